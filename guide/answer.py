@@ -1,0 +1,341 @@
+"""Composing an answer from retrieved passages: verbatim quotes, citations, reflection
+questions, further reading, grounding score and honest abstention.
+
+Nothing here invents text. Every quote is a span of a stored source, built from offsets and
+checked against that source (`verified=True` only when the check passes); an unverified span
+is never put in an answer.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .chunking import Chunk, Span
+from .corpus import Source
+from .quotes import Quote, make_quote, text_fragment_link
+from .retrieval import Hit
+from .text import content_terms
+
+ASKS_FOR_QUESTIONS = frozenset(content_terms("ask ourselves questions question reflect consider"))
+ASKS_FOR_READING = frozenset(content_terms("read reading case study studies example examples resource resources"))
+
+ABSTAIN_MESSAGE = "The sources I have read don't cover that."
+
+
+@dataclass
+class Reading:
+    """A "More reading" line of the source (quoted verbatim) and the source it names."""
+
+    quote: Quote
+    source: dict | None  # the manifest entry it links to, with has_text
+
+
+@dataclass
+class Answer:
+    question: str
+    query: str
+    rewritten: bool
+    abstained: bool
+    grounding: float
+    message: str
+    quotes: list[Quote] = field(default_factory=list)
+    key_questions: list[Quote] = field(default_factory=list)
+    further_reading: list[Reading] = field(default_factory=list)
+    nearest_topics: list[str] = field(default_factory=list)
+    source_filter: str | None = None
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def cited_sources(self) -> list[dict]:
+        seen: dict[str, dict] = {}
+        for q in self.quotes:
+            entry = seen.setdefault(q.source_id, {"source_id": q.source_id, "title": q.title, "url": q.url,
+                                                  "organisation": q.organisation, "markers": []})
+            entry["markers"].append(q.marker)
+        return list(seen.values())
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["cited_sources"] = self.cited_sources
+        return d
+
+    def to_text(self) -> str:
+        """Plain text for a terminal."""
+        lines: list[str] = []
+        if self.rewritten:
+            lines.append(f"(searched for: {self.query})")
+        if self.abstained:
+            lines.append(self.message)
+            if self.nearest_topics:
+                lines.append("The nearest topics they do cover: " + "; ".join(self.nearest_topics) + ".")
+            return "\n".join(lines)
+        for q in self.quotes:
+            lines.append(f"“{q.text}” [{q.marker}]")
+        lines.append("")
+        for q in self.quotes:
+            lines.append(f"[{q.marker}] {q.title} — {q.section}" + (" ✓ verified" if q.verified else ""))
+            if q.link:
+                lines.append(f"    {q.link}")
+        if self.key_questions:
+            lines += ["", "Questions to reflect on:"] + [f"  • {q.text}" for q in self.key_questions]
+        if self.further_reading:
+            lines += ["", "Further reading:"]
+            for r in self.further_reading:
+                status = ""
+                if r.source:
+                    status = " (read by the guide)" if r.source.get("has_text") else " (known by link only)"
+                lines.append(f"  • {r.quote.text}{status}")
+                if r.source and r.source.get("url"):
+                    lines.append(f"    {r.source['url']}")
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """Markdown for the web chat. Source text and user text are escaped: never live HTML."""
+        out: list[str] = []
+        if self.rewritten:
+            out.append(f"*Searched for:* {escape_md(self.query)}\n")
+        if self.abstained:
+            out.append(f"**{escape_md(self.message)}**")
+            if self.nearest_topics:
+                out.append("\nThe nearest topics they do cover:\n")
+                out += [f"- {escape_md(t)}" for t in self.nearest_topics]
+            return "\n".join(out)
+        for q in self.quotes:
+            marker = f"[\\[{q.marker}\\]]({q.link})" if q.link else f"\\[{q.marker}\\]"
+            out.append(f"> “{escape_md(q.text)}” {marker}\n>\n> — *{escape_md(q.title)}*, {escape_md(q.section)}\n")
+        if self.key_questions:
+            out.append("**Questions to reflect on**\n")
+            out += [f"- {escape_md(q.text)}" for q in self.key_questions]
+            out.append("")
+        if self.further_reading:
+            out.append("**Further reading**\n")
+            for r in self.further_reading:
+                src = r.source or {}
+                label = escape_md(r.quote.text)
+                item = f"[{label}]({src['url']})" if src.get("url") else label
+                if src:
+                    item += " — read by the guide" if src.get("has_text") else " — known by link only (not yet read)"
+                out.append(f"- {item}")
+        return "\n".join(out)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def escape_md(text: str) -> str:
+    """Escape HTML and Markdown so text shows as typed (no links, no tags, no emphasis)."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+@dataclass
+class Candidate:
+    chunk: Chunk
+    index: int  # sentence index within the chunk
+    span: Span
+    text: str
+    score: float = 0.0
+    cos: float = 0.0
+    lexical: float = 0.0
+
+
+class Composer:
+    """Chooses the sentences that answer a question from retrieved passages."""
+
+    def __init__(
+        self,
+        texts: dict[str, str],
+        sources: dict[str, Source],
+        chunks: Sequence[Chunk],
+        embed_documents: Callable[[list[str]], list[list[float]]],
+        *,
+        threshold: float,
+        max_quotes: int = 4,
+    ):
+        self.texts = texts  # source id -> stored text (quotes are verified against these)
+        self.sources = sources
+        self.embed_documents = embed_documents
+        self.threshold = threshold
+        self.max_quotes = max_quotes
+        self.section_index: dict[tuple[str, str], list[Chunk]] = {}
+        for ch in chunks:
+            self.section_index.setdefault((ch.source_id, ch.section), []).append(ch)
+
+    # --- scoring -------------------------------------------------------------------------
+    def candidates(self, hits: Sequence[Hit], query_vec: np.ndarray, query: str) -> list[Candidate]:
+        cands: list[Candidate] = []
+        for hit in hits:
+            text = self.texts.get(hit.chunk.source_id)
+            if text is None:
+                continue
+            for i, sp in enumerate(hit.chunk.sentences):
+                cands.append(Candidate(hit.chunk, i, sp, text[sp.start:sp.end]))
+        if not cands:
+            return []
+        vecs = np.asarray(self.embed_documents([c.text for c in cands]), dtype=np.float32)
+        cos = vecs @ query_vec
+        q_terms = set(content_terms(query))
+        asks_q = bool(q_terms & ASKS_FOR_QUESTIONS)
+        asks_r = bool(q_terms & ASKS_FOR_READING)
+        ranks = {h.chunk.id: r for r, h in enumerate(hits)}
+        for c, s in zip(cands, cos):
+            terms = set(content_terms(c.text))
+            c.cos = float(s)
+            c.lexical = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
+            prior = 1.0 / (1 + ranks[c.chunk.id])
+            c.score = 0.7 * c.cos + 0.2 * c.lexical + 0.1 * prior
+            if asks_q and c.chunk.kind == "key_questions":
+                c.score += 0.15
+            if asks_r and c.chunk.kind == "more_reading":
+                c.score += 0.25
+        cands.sort(key=lambda c: -c.score)
+        return cands
+
+    @staticmethod
+    def grounding(cands: Sequence[Candidate]) -> float:
+        """How well the best evidence answers the question: the best sentence's score."""
+        return max((c.score for c in cands), default=0.0)
+
+    # --- composing -----------------------------------------------------------------------
+    def compose(
+        self,
+        question: str,
+        query: str,
+        rewritten: bool,
+        hits: Sequence[Hit],
+        query_vec: np.ndarray,
+        *,
+        own_vec: np.ndarray | None = None,
+        own_terms: Sequence[str] = (),
+        source_filter: str | None = None,
+    ) -> Answer:
+        cands = self.candidates(hits, query_vec, query)
+        grounding = self.grounding(cands)
+        base = dict(question=question, query=query, rewritten=rewritten, source_filter=source_filter)
+        supported = grounding >= self.threshold
+        if supported and rewritten and own_terms and own_vec is not None:
+            # A follow-up that brings its own topic must be supported on that topic too.
+            supported = self._own_support(cands, own_vec, own_terms) >= self.threshold
+        if not supported:
+            return Answer(**base, abstained=True, grounding=grounding, message=ABSTAIN_MESSAGE,
+                          nearest_topics=self._topics(hits))
+        chosen = self._select(cands)
+        quotes = self._quotes(chosen)
+        if not quotes:  # nothing verified: say so rather than show unverified text
+            return Answer(**base, abstained=True, grounding=grounding, message=ABSTAIN_MESSAGE,
+                          nearest_topics=self._topics(hits))
+        key_qs = self._key_questions(quotes, hits, query_vec, chosen)
+        reading = self._reading(quotes, hits)
+        return Answer(**base, abstained=False, grounding=grounding, message="", quotes=quotes,
+                      key_questions=key_qs, further_reading=reading)
+
+    def _own_support(self, cands: Sequence[Candidate], own_vec: np.ndarray, own_terms: Sequence[str]) -> float:
+        vecs = np.asarray(self.embed_documents([c.text for c in cands[:12]]), dtype=np.float32)
+        best = 0.0
+        for c, v in zip(cands[:12], vecs):
+            lex = len(set(own_terms) & set(content_terms(c.text))) / len(set(own_terms))
+            best = max(best, 0.7 * float(v @ own_vec) + 0.3 * lex + 0.1)
+        return best
+
+    def _select(self, cands: list[Candidate]) -> list[Candidate]:
+        best = cands[0].score
+        chosen: list[Candidate] = []
+        for c in cands:
+            if len(chosen) >= self.max_quotes or c.score < max(self.threshold, best - 0.12):
+                break
+            if c.chunk.kind == "more_reading" and chosen:
+                continue  # reading lines are offered as further reading, not as evidence
+            if any(_same_sentence(c, o) for o in chosen):
+                continue
+            chosen.append(c)
+        return chosen
+
+    def _quotes(self, chosen: list[Candidate]) -> list[Quote]:
+        # Adjacent sentences of one passage become one span; order by first appearance in score order.
+        groups: list[list[Candidate]] = []
+        for c in chosen:
+            for g in groups:
+                if g[0].chunk.id == c.chunk.id and any(abs(o.index - c.index) == 1 for o in g):
+                    g.append(c)
+                    break
+            else:
+                groups.append([c])
+        quotes: list[Quote] = []
+        for g in groups:
+            g.sort(key=lambda c: c.index)
+            q = self._quote(g[0].chunk, g[0].span.start, g[-1].span.end, marker=len(quotes) + 1,
+                            score=max(c.score for c in g))
+            if q is not None:
+                quotes.append(q)
+        return quotes
+
+    def _quote(self, chunk: Chunk, start: int, end: int, *, marker: int = 0, score: float = 0.0) -> Quote | None:
+        text = self.texts[chunk.source_id]
+        src = self.sources.get(chunk.source_id)
+        q = make_quote(
+            text, start, end, source_id=chunk.source_id, title=chunk.title, section=chunk.section,
+            url=chunk.url, link=None, marker=marker, score=round(score, 4),
+            organisation=src.organisation if src else None, kind=chunk.kind,
+        )
+        if not q.verified:
+            return None
+        return Quote(**{**q.to_dict(), "link": text_fragment_link(chunk.url, q.text)})
+
+    def _section_chunks(self, quotes: list[Quote], kind: str) -> list[Chunk]:
+        sections = []
+        for q in quotes:
+            key = (q.source_id, q.section)
+            if key not in sections:
+                sections.append(key)
+        return [ch for key in sections[:2] for ch in self.section_index.get(key, []) if ch.kind == kind]
+
+    def _key_questions(self, quotes, hits, query_vec, chosen) -> list[Quote]:
+        shown = {(q.source_id, q.start, q.end) for q in quotes}
+        out: list[Quote] = []
+        for ch in self._section_chunks(quotes, "key_questions"):
+            text = self.texts.get(ch.source_id)
+            if text is None:
+                continue
+            sents = [text[s.start:s.end] for s in ch.sentences]
+            vecs = np.asarray(self.embed_documents(sents), dtype=np.float32)
+            order = np.argsort(-(vecs @ query_vec))[:2]
+            for i in sorted(order):
+                s = ch.sentences[int(i)]
+                if any(a <= s.start and s.end <= b for (sid, a, b) in shown if sid == ch.source_id):
+                    continue
+                q = self._quote(ch, s.start, s.end)
+                if q:
+                    out.append(q)
+        return out[:3]
+
+    def _reading(self, quotes, hits) -> list[Reading]:
+        out: list[Reading] = []
+        for ch in self._section_chunks(quotes, "more_reading"):
+            q = self._quote(ch, ch.start, ch.end)
+            if q is None:
+                continue
+            out.append(Reading(q, self._linked_source(q.text, ch.section)))
+        return out
+
+    def _linked_source(self, line: str, section: str) -> dict | None:
+        for s in self.sources.values():
+            if s.title.strip() == line.strip() or (s.linked_from and s.linked_from == section):
+                return s.to_dict()
+        return None
+
+    @staticmethod
+    def _topics(hits: Sequence[Hit]) -> list[str]:
+        topics: list[str] = []
+        for h in hits:
+            t = h.chunk.section
+            if t not in topics:
+                topics.append(t)
+        return topics[:3]
+
+
+def _same_sentence(a: Candidate, b: Candidate) -> bool:
+    return a.chunk.source_id == b.chunk.source_id and a.span == b.span

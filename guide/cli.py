@@ -1,0 +1,130 @@
+"""The `guide` command: thin wiring over the library. Heavy imports happen inside commands,
+so `guide --help` is instant. Errors are one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+
+def _env() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _settings(**overrides):
+    from .settings import Settings
+
+    return Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+
+
+class GuideGroup(click.Group):
+    """Turns every GuideError into one line on stderr and exit 1."""
+
+    def invoke(self, ctx):
+        from .errors import GuideError
+
+        try:
+            return super().invoke(ctx)
+        except GuideError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+
+
+@click.group(cls=GuideGroup)
+@click.version_option(package_name="coproduction-guide")
+def main() -> None:
+    """Co-production Guide: answers made of verbatim, cited quotes from the Scottish
+    Co-production Network's writing. Offline; no LLM needed."""
+    _env()
+
+
+@main.command()
+@click.option("--rebuild", is_flag=True, help="Rebuild the index even if nothing changed.")
+def ingest(rebuild: bool) -> None:
+    """Build or refresh the index from corpus/ (no work when nothing changed)."""
+    from .engine import ingest as run_ingest
+
+    settings = _settings()
+    report = run_ingest(settings, force=rebuild)
+    if report.rebuilt:
+        click.echo(f"indexed {report.chunks} passages ({report.embedded} newly embedded) in {report.seconds:.1f} s "
+                   f"-> {report.collection}")
+    else:
+        click.echo(f"index up to date ({report.chunks} passages, nothing to embed)")
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--source", "source", default=None, help="Only quote this source (an id from `guide sources`).")
+@click.option("--history", "history_file", type=click.Path(dir_okay=False), default=None,
+              help="A JSON file with earlier turns: [{\"role\": \"user\", \"content\": \"...\"}, ...].")
+def ask(question: str, as_json: bool, source: str | None, history_file: str | None) -> None:
+    """Ask a question; the answer quotes the sources word for word."""
+    from .engine import Guide, validate_question
+    from .errors import QuestionError
+
+    settings = _settings()
+    validate_question(question, settings.max_question_chars)  # fail fast, before loading the model
+    history = []
+    if history_file:
+        try:
+            history = json.loads(Path(history_file).read_text(encoding="utf-8"))
+            assert isinstance(history, list)
+        except (OSError, ValueError, AssertionError):
+            raise QuestionError(f"{history_file}: expected a JSON list of {{role, content}} turns") from None
+    guide = Guide.open(settings)
+    if guide.stale:
+        click.echo("note: the corpus changed since the index was built; run `guide ingest` to refresh it.", err=True)
+    answer = guide.ask(question, history=history, source=source)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(answer.to_text())
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def sources(as_json: bool) -> None:
+    """List every source the guide knows: read (indexed) or known by link only."""
+    from .corpus import load_manifest
+
+    settings = _settings()
+    manifest = load_manifest(settings.manifest_path)
+    rows = [s.to_dict() for s in manifest.sources]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for s in manifest.sources:
+        status = "read" if s.has_text else "link only"
+        click.echo(f"{s.id:38} {status:10} {s.kind:11} {s.title}")
+        if s.url:
+            click.echo(f"{'':38} {s.url}")
+
+
+@main.command()
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False), default=None)
+def calibrate(questions: str | None) -> None:
+    """Suggest the abstention threshold from a question set (default: evals/dev.jsonl)."""
+    from .calibration import calibrate_threshold
+    from .engine import Guide
+
+    settings = _settings()
+    path = Path(questions) if questions else Path(__file__).resolve().parent.parent / "evals" / "dev.jsonl"
+    result = calibrate_threshold(Guide.open(settings), path)
+    click.echo(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,178 @@
+"""Corpus loading: the manifest (corpus/sources.toml) and the stored source texts.
+
+A stored source is Markdown with a simple front matter block (`key: value` lines between
+`---` lines). Offsets everywhere in the guide are character offsets into `Document.text`,
+the body after the front matter, exactly as stored.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .errors import CorpusError
+
+KINDS = ("blog", "case-study", "document", "guide")
+REQUIRED_SOURCE_KEYS = ("id", "title", "kind")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of the manifest. `file` is set when the guide has the source's text."""
+
+    id: str
+    title: str
+    kind: str
+    url: str | None = None
+    organisation: str | None = None
+    author: str | None = None
+    about: str | None = None
+    linked_from: str | None = None
+    file: str | None = None
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def has_text(self) -> bool:
+        return self.file is not None
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in ("id", "title", "kind", "url", "organisation", "author", "about", "linked_from", "file")}
+        d["has_text"] = self.has_text
+        d.update(self.extra)
+        return {k: v for k, v in d.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Document:
+    source: Source
+    text: str  # the stored body, offsets index into this
+    meta: dict
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.source.id
+
+
+@dataclass
+class Manifest:
+    path: Path
+    sources: list[Source]
+
+    def get(self, source_id: str) -> Source:
+        for s in self.sources:
+            if s.id == source_id:
+                return s
+        known = ", ".join(s.id for s in self.sources)
+        raise CorpusError(f"no source with id {source_id!r} (known: {known})", path=self.path)
+
+    def by_url(self, url: str) -> Source | None:
+        for s in self.sources:
+            if s.url and s.url.rstrip("/") == url.rstrip("/"):
+                return s
+        return None
+
+    @property
+    def read(self) -> list[Source]:
+        return [s for s in self.sources if s.has_text]
+
+    @property
+    def link_only(self) -> list[Source]:
+        return [s for s in self.sources if not s.has_text]
+
+
+def load_manifest(path: Path) -> Manifest:
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError("the manifest is missing; it lists every source (see README, 'Corpus')", path=path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise CorpusError("the manifest is not UTF-8 text", path=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise CorpusError(f"not valid TOML ({exc})", path=path, line=int(m.group(1)) if m else None) from None
+    entries = data.get("source", [])
+    if not isinstance(entries, list):
+        raise CorpusError("expected [[source]] tables", path=path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    table_lines = [i + 1 for i, ln in enumerate(lines) if ln.strip() == "[[source]]"]
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for n, entry in enumerate(entries):
+        line = table_lines[n] if n < len(table_lines) else None
+        sources.append(_source_from_entry(entry, path=path, line=line))
+        if sources[-1].id in seen:
+            raise CorpusError(f"duplicate source id {sources[-1].id!r}", path=path, line=line)
+        seen.add(sources[-1].id)
+    return Manifest(path=path, sources=sources)
+
+
+def _source_from_entry(entry: dict, *, path: Path, line: int | None) -> Source:
+    for key in REQUIRED_SOURCE_KEYS:
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise CorpusError(f"source is missing {key!r}", path=path, line=line)
+    if not _ID_RE.match(entry["id"]):
+        raise CorpusError(
+            f"source id {entry['id']!r} must be lower-case letters, digits and hyphens", path=path, line=line
+        )
+    if entry["kind"] not in KINDS:
+        raise CorpusError(f"kind {entry['kind']!r} is not one of {', '.join(KINDS)}", path=path, line=line)
+    known = {"id", "title", "kind", "url", "organisation", "author", "about", "linked_from", "file"}
+    extra = {k: v for k, v in entry.items() if k not in known}
+    return Source(**{k: entry[k] for k in known if k in entry}, extra=extra)
+
+
+def parse_front_matter(raw: str, *, path: Path) -> tuple[dict, str]:
+    """Split `---` front matter from the body. Returns (meta, body)."""
+    if not raw.startswith("---\n"):
+        return {}, raw
+    end = raw.find("\n---\n", 3)
+    if end == -1:
+        raise CorpusError("front matter starts with '---' but has no closing '---' line", path=path, line=1)
+    meta: dict[str, str] = {}
+    for i, line in enumerate(raw[4:end].split("\n"), start=2):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", key.strip()):
+            raise CorpusError(f"front matter line is not 'key: value': {line!r}", path=path, line=i)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        meta[key.strip()] = value
+    return meta, raw[end + len("\n---\n"):]
+
+
+def load_document(source: Source, corpus_dir: Path) -> Document:
+    if not source.file:
+        raise CorpusError(f"source {source.id!r} has no stored text (known by link only)")
+    path = Path(corpus_dir) / source.file
+    if not path.exists():
+        raise CorpusError(f"the manifest names this file for source {source.id!r} but it is missing", path=path)
+    raw_bytes = path.read_bytes()
+    if b"\x00" in raw_bytes:
+        raise CorpusError("binary data, not text", path=path)
+    try:
+        raw = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw_bytes[: exc.start].count(b"\n") + 1
+        raise CorpusError("not UTF-8 text", path=path, line=line) from None
+    raw = raw.replace("\r\n", "\n")
+    meta, body = parse_front_matter(raw, path=path)
+    if not body.strip():
+        raise CorpusError("the document has no text after its front matter", path=path)
+    return Document(source=source, text=body, meta=meta, path=path)
+
+
+def load_documents(manifest: Manifest, corpus_dir: Path, ids: Iterable[str] | None = None) -> list[Document]:
+    wanted = set(ids) if ids is not None else None
+    return [
+        load_document(s, corpus_dir)
+        for s in manifest.read
+        if wanted is None or s.id in wanted
+    ]

@@ -1,0 +1,161 @@
+"""The ask path assembled: settings -> corpus -> chunks -> store -> retriever -> composer.
+
+`Guide.open(settings)` loads a built index; `guide.ask(question, history)` answers;
+`guide.as_runnable()` is the same path as a LangChain Runnable. `ingest(settings)` builds
+or refreshes the index (no embedding work when nothing changed).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .answer import Answer, Composer
+from .chunking import Chunk, chunk_document
+from .corpus import Manifest, load_documents, load_manifest
+from .embedding import CachedEmbeddings, make_embedder
+from .errors import IndexMissingError, QuestionError
+from .followup import Resolved, resolve
+from .retrieval import Hit, HybridRetriever, KeywordIndex
+from .settings import Settings
+from .store import BuildReport, Store, fingerprint, open_client
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def embedder_for(settings: Settings) -> CachedEmbeddings:
+    return make_embedder(settings.embedder, settings.index_dir / "embeddings.sqlite3")
+
+
+def corpus_chunks(settings: Settings, manifest: Manifest | None = None) -> tuple[Manifest, dict[str, str], list[Chunk]]:
+    manifest = manifest or load_manifest(settings.manifest_path)
+    docs = load_documents(manifest, settings.corpus_dir)
+    chunks = [c for d in docs for c in chunk_document(d)]
+    return manifest, {d.id: d.text for d in docs}, chunks
+
+
+def ingest(settings: Settings, *, embedder: CachedEmbeddings | None = None, force: bool = False) -> BuildReport:
+    """Build the index from the corpus; a no-op when nothing changed."""
+    embedder = embedder or embedder_for(settings)
+    _, texts, chunks = corpus_chunks(settings)
+    client = open_client(settings.index_dir, settings.chroma_url, create=True)
+    report = Store(client, settings.collection_prefix).build(chunks, embedder, force=force)
+    if report.rebuilt:  # warm the sentence cache so the first question is fast
+        embedder.embed_documents([texts[c.source_id][s.start:s.end] for c in chunks for s in c.sentences])
+    return report
+
+
+def validate_question(question: Any, max_chars: int) -> str:
+    if not isinstance(question, str):
+        raise QuestionError("The question must be text.")
+    q = _CONTROL.sub(" ", question).strip()
+    if not q:
+        raise QuestionError("Please type a question.")
+    if len(q) > max_chars:
+        raise QuestionError(
+            f"That question is {len(q):,} characters long; the limit is {max_chars:,}. Please shorten it to the point you want answered."
+        )
+    return q
+
+
+@dataclass
+class _Step:
+    question: str
+    history: list[dict]
+    source: str | None
+    resolved: Resolved | None = None
+    hits: list[Hit] | None = None
+    started: float = 0.0
+
+
+class Guide:
+    def __init__(self, settings: Settings, manifest: Manifest, texts: dict[str, str], chunks: list[Chunk],
+                 retriever: HybridRetriever, composer: Composer, embedder: CachedEmbeddings, index_info: dict,
+                 stale: bool):
+        self.settings = settings
+        self.manifest = manifest
+        self.texts = texts
+        self.chunks = chunks
+        self.retriever = retriever
+        self.composer = composer
+        self.embedder = embedder
+        self.index_info = index_info
+        self.stale = stale
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, embedder: CachedEmbeddings | None = None) -> "Guide":
+        from langchain_chroma import Chroma
+
+        settings = settings or Settings.from_env()
+        embedder = embedder or embedder_for(settings)
+        manifest, texts, corpus = corpus_chunks(settings)
+        client = open_client(settings.index_dir, settings.chroma_url, create=False)
+        store = Store(client, settings.collection_prefix)
+        info = store.current()
+        if info is None:
+            raise IndexMissingError("the index has not been built yet. Build it with `guide ingest` (or `make run`).")
+        chunks = [c for c in store.load_chunks(info["collection"]) if c.source_id in texts]
+        stale = info.get("fingerprint") != fingerprint(embedder.model_id, corpus)
+        vectorstore = Chroma(client=client, collection_name=info["collection"], embedding_function=embedder,
+                             create_collection_if_not_exists=False)
+        retriever = HybridRetriever(vectorstore=vectorstore, embedder=embedder, keyword=KeywordIndex(chunks),
+                                    k=settings.top_k)
+        sources = {s.id: s for s in manifest.sources}
+        composer = Composer(texts, sources, chunks, embedder.embed_documents,
+                            threshold=settings.abstain_threshold, max_quotes=settings.max_quotes)
+        return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale)
+
+    # --- the ask path, step by step (shared by ask() and as_runnable()) ----------------
+    def _start(self, question: str, history: list[dict] | None, source: str | None) -> _Step:
+        q = validate_question(question, self.settings.max_question_chars)
+        if source is not None and source not in self.texts:
+            known = ", ".join(sorted(self.texts))
+            raise QuestionError(f"No source {source!r} has been read; choose one of: {known}.")
+        return _Step(q, list(history or []), source, started=time.perf_counter())
+
+    def _resolve(self, step: _Step) -> _Step:
+        step.resolved = resolve(step.question, step.history)
+        return step
+
+    def _retrieve(self, step: _Step) -> _Step:
+        step.hits = self.retriever.search(step.resolved.query, source_id=step.source)
+        return step
+
+    def _compose(self, step: _Step) -> Answer:
+        r = step.resolved
+        qvec = np.asarray(self.embedder.embed_query(r.query), dtype=np.float32)
+        own_vec = None
+        if r.rewritten and r.own_terms:
+            own_vec = np.asarray(self.embedder.embed_query(step.question), dtype=np.float32)
+        answer = self.composer.compose(step.question, r.query, r.rewritten, step.hits, qvec, own_vec=own_vec,
+                                       own_terms=r.own_terms, source_filter=step.source)
+        answer.timings["total_ms"] = round((time.perf_counter() - step.started) * 1000, 2)
+        return answer
+
+    def ask(self, question: str, history: list[dict] | None = None, source: str | None = None) -> Answer:
+        return self._compose(self._retrieve(self._resolve(self._start(question, history, source))))
+
+    def as_runnable(self):
+        """The ask path as a LangChain Runnable: input a question string or
+        {"question": ..., "history": [...], "source": ...}; output an `Answer`."""
+        from langchain_core.runnables import RunnableLambda
+
+        def start(inp: Any) -> _Step:
+            if isinstance(inp, str):
+                inp = {"question": inp}
+            return self._start(inp.get("question"), inp.get("history"), inp.get("source"))
+
+        return (
+            RunnableLambda(start, name="validate")
+            | RunnableLambda(self._resolve, name="resolve_followup")
+            | RunnableLambda(self._retrieve, name="hybrid_retrieve")
+            | RunnableLambda(self._compose, name="compose_quotes")
+        )
+
+    def sources(self) -> list[dict]:
+        indexed = {c.source_id for c in self.chunks}
+        return [s.to_dict() | {"indexed": s.id in indexed} for s in self.manifest.sources]

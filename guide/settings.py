@@ -1,0 +1,104 @@
+"""One typed settings object, read from GUIDE_* environment variables on demand.
+
+Nothing happens at import time: call `Settings.from_env()` when you need settings.
+Every value is validated and a bad one raises `SettingsError` saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import SettingsError
+
+PREFIX = "GUIDE_"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Calibrated on evals/dev.jsonl with `guide calibrate` (see docs/decisions.md):
+# an answer whose best evidence scores below this is an abstention.
+DEFAULT_ABSTAIN_THRESHOLD = 0.42
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = REPO_ROOT / "corpus"
+    index_dir: Path = REPO_ROOT / "index"
+    data_dir: Path = REPO_ROOT / "data"
+    shared_dir: Path = REPO_ROOT.parent / "shared"
+    chroma_url: str | None = None
+    collection_prefix: str = "guide"
+    embedder: str = "minilm"  # "minilm" (the real model) or "hash" (deterministic fake, for tests)
+    max_question_chars: int = 1000
+    top_k: int = 6
+    max_quotes: int = 4
+    abstain_threshold: float = DEFAULT_ABSTAIN_THRESHOLD
+    host: str = "127.0.0.1"
+    port: int = 7860
+    llm: str | None = None  # "module:callable" taking a prompt, returning text
+    scifact_dir: Path | None = None  # default: <shared_dir>/datasets/scifact
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, f.type, raw)
+        values.update(overrides)
+        return cls(**values)
+
+    def __post_init__(self) -> None:
+        for name in ("corpus_dir", "index_dir", "data_dir", "shared_dir"):
+            object.__setattr__(self, name, Path(getattr(self, name)).expanduser())
+        if self.scifact_dir is None:
+            object.__setattr__(self, "scifact_dir", self.shared_dir / "datasets" / "scifact")
+        else:
+            object.__setattr__(self, "scifact_dir", Path(self.scifact_dir).expanduser())
+        if self.embedder not in ("minilm", "hash"):
+            raise SettingsError(
+                f"GUIDE_EMBEDDER={self.embedder!r} is not known: use 'minilm' (the real model) or 'hash'."
+            )
+        if not 20 <= self.max_question_chars <= 100_000:
+            raise SettingsError("GUIDE_MAX_QUESTION_CHARS must be between 20 and 100000.")
+        if not 1 <= self.top_k <= 50:
+            raise SettingsError("GUIDE_TOP_K must be between 1 and 50.")
+        if not 1 <= self.max_quotes <= 4:
+            raise SettingsError("GUIDE_MAX_QUOTES must be between 1 and 4.")
+        if not -1.0 <= self.abstain_threshold <= 1.0:
+            raise SettingsError("GUIDE_ABSTAIN_THRESHOLD must be between -1 and 1 (a cosine similarity).")
+        if not 0 < self.port < 65536:
+            raise SettingsError("GUIDE_PORT must be a TCP port number (1-65535).")
+        if self.chroma_url is not None and not self.chroma_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"GUIDE_CHROMA_URL={self.chroma_url!r} must start with http:// or https://, e.g. http://127.0.0.1:8000"
+            )
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.corpus_dir / "sources.toml"
+
+    @property
+    def feedback_db(self) -> Path:
+        return self.data_dir / "feedback.sqlite3"
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(name: str, type_: Any, raw: str) -> Any:
+    type_s = str(type_)
+    try:
+        if "Path" in type_s:
+            return Path(raw)
+        if type_s.startswith("int"):
+            return int(raw)
+        if type_s.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name.upper()}={raw!r} is not a valid {type_s.split()[0]}.") from None
+    return raw

@@ -1,0 +1,51 @@
+"""Word-level text helpers shared by keyword search, follow-up resolution and quote scoring."""
+
+from __future__ import annotations
+
+import re
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are aren't as at be because been before being
+    below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
+    during each few for from further had hadn't has hasn't have haven't having he he'd he'll he's her here
+    here's hers herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself
+    let's me more most mustn't my myself no nor not of off on once only or other ought our ours ourselves
+    out over own same shan't she she'd she'll she's should shouldn't so some such than that that's the their
+    theirs them themselves then there there's these they they'd they'll they're they've this those through
+    to too under until up very was wasn't we we'd we'll we're we've were weren't what what's when when's
+    where where's which while who who's whom why why's with won't would wouldn't you you'd you'll you're
+    you've your yours yourself yourselves also just us get got really still even much many anything
+    something thing things way ways lot lots one ones may might must will shall""".split()
+)
+# Words that point back to an earlier turn rather than naming a topic.
+ANAPHORA = frozenset("it its this that these those they them their there such same".split())
+
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+
+
+def words(text: str) -> list[str]:
+    return [w.replace("’", "'") for w in _WORD.findall(text.lower())]
+
+
+def stem(word: str) -> str:
+    """A deliberately small suffix stripper: enough to match cuts/cut, trusting/trust."""
+    w = word.replace("'s", "")
+    if w.endswith("'t"):
+        return w
+    for suffix, min_len in (("ies", 5), ("ing", 6), ("ed", 5), ("es", 5), ("s", 4), ("ly", 6)):
+        if w.endswith(suffix) and len(w) >= min_len and not w.endswith("ss"):
+            w = w[: -len(suffix)]
+            if suffix == "ies":
+                w += "y"
+            break
+    return w
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed non-stopword terms, in order (repeats kept)."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+def keyword_tokens(text: str) -> list[str]:
+    """Tokens for BM25: stemmed content terms."""
+    return content_terms(text)
