@@ -17,7 +17,7 @@ import numpy as np
 
 from .chunking import Chunk, Span
 from .corpus import Source
-from .quotes import Quote, make_quote, text_fragment_link
+from .quotes import Quote, make_quote, passage_link
 from .retrieval import Hit
 from .text import content_terms
 
@@ -279,11 +279,11 @@ class Composer:
         q = make_quote(
             text, start, end, source_id=chunk.source_id, title=chunk.title, section=chunk.section,
             url=chunk.url, link=None, marker=marker, score=round(score, 4),
-            organisation=src.organisation if src else None, kind=chunk.kind,
+            organisation=src.organisation if src else None, kind=chunk.kind, page=chunk.extra.get("page"),
         )
         if not q.verified:
             return None
-        return Quote(**{**q.to_dict(), "link": text_fragment_link(chunk.url, q.text)})
+        return Quote(**{**q.to_dict(), "link": passage_link(chunk.url, q.text, q.page)})
 
     def _section_chunks(self, quotes: list[Quote], kind: str) -> list[Chunk]:
         sections = []

@@ -20,6 +20,7 @@ SCHEME = "sections-paragraphs-sentences/v1"
 MAX_PASSAGE_CHARS = 700
 
 LABELS = {"Key questions:": "key_questions", "More reading:": "more_reading"}
+_PAGE = re.compile(r"^<!--\s*page:?\s*(\d+)\s*-->\s*$")  # page markers written for PDFs
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _ABBREV = {"e.g", "i.e", "etc", "dr", "mr", "mrs", "ms", "st", "vs", "no", "cf", "approx", "fig", "al"}
@@ -39,6 +40,7 @@ class Paragraph:
     kind: str  # paragraph | key_questions | more_reading | list_item
     section_path: tuple[str, ...]
     sentences: tuple[Span, ...]
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ def paragraphs(text: str) -> list[Paragraph]:
     """Paragraphs of a Markdown text with their heading path, kinds and sentence spans."""
     out: list[Paragraph] = []
     headings: list[tuple[int, str]] = []
+    page: list[int | None] = [None]
     pos = 0
     block_start: int | None = None
     lines = text.split("\n")
@@ -102,13 +105,17 @@ def paragraphs(text: str) -> list[Paragraph]:
         nonlocal block_start
         if block_start is None:
             return
-        _add_block(text, block_start, end, tuple(h for _, h in headings), out)
+        _add_block(text, block_start, end, tuple(h for _, h in headings), out, page=page[0])
         block_start = None
 
     for line in lines:
         line_end = pos + len(line)
         m = _HEADING.match(line)
-        if m:
+        pm = _PAGE.match(line)
+        if pm:
+            flush(pos)
+            page[0] = int(pm.group(1))
+        elif m:
             flush(pos)
             level = len(m.group(1))
             headings = [h for h in headings if h[0] < level] + [(level, m.group(2))]
@@ -117,7 +124,8 @@ def paragraphs(text: str) -> list[Paragraph]:
         elif _BULLET.match(line):
             flush(pos)
             bullet = _BULLET.match(line)
-            _add_block(text, pos + bullet.end(), line_end, tuple(h for _, h in headings), out, kind="list_item")
+            _add_block(text, pos + bullet.end(), line_end, tuple(h for _, h in headings), out, kind="list_item",
+                       page=page[0])
         elif block_start is None:
             block_start = pos
         pos = line_end + 1
@@ -125,7 +133,8 @@ def paragraphs(text: str) -> list[Paragraph]:
     return out
 
 
-def _add_block(text: str, start: int, end: int, path: tuple[str, ...], out: list, kind: str = "paragraph") -> None:
+def _add_block(text: str, start: int, end: int, path: tuple[str, ...], out: list, kind: str = "paragraph",
+               page: int | None = None) -> None:
     block = text[start:end]
     stripped = block.lstrip()
     start += len(block) - len(stripped)
@@ -138,7 +147,7 @@ def _add_block(text: str, start: int, end: int, path: tuple[str, ...], out: list
     if span.end <= span.start:
         return
     sentences = tuple(split_sentences(text[span.start:span.end], span.start))
-    out.append(Paragraph(span.start, span.end, kind, path, sentences))
+    out.append(Paragraph(span.start, span.end, kind, path, sentences, page))
 
 
 def chunk_id(source_id: str, start: int, text: str) -> str:
@@ -168,6 +177,7 @@ def chunk_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[Ch
                 end=end,
                 text=body,
                 sentences=tuple(s for p in group for s in p.sentences),
+                extra={"page": group[0].page} if group[0].page is not None else {},
             )
         )
         group.clear()
@@ -176,6 +186,7 @@ def chunk_document(doc: Document, max_chars: int = MAX_PASSAGE_CHARS) -> list[Ch
         if group and (
             para.section_path != group[0].section_path
             or para.kind != "paragraph"
+            or para.page != group[0].page
             or group[0].kind != "paragraph"
             or para.end - group[0].start > max_chars
         ):

@@ -20,6 +20,8 @@ def _env() -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def _settings(**overrides):
@@ -50,12 +52,23 @@ def main() -> None:
 
 
 @main.command()
+@click.argument("paths", nargs=-1)
 @click.option("--rebuild", is_flag=True, help="Rebuild the index even if nothing changed.")
-def ingest(rebuild: bool) -> None:
-    """Build or refresh the index from corpus/ (no work when nothing changed)."""
+def ingest(paths: tuple[str, ...], rebuild: bool) -> None:
+    """Build or refresh the index from corpus/ (no work when nothing changed).
+
+    With PATHS (files or URLs: Markdown, text, HTML, PDF, DOCX), first add them to the corpus."""
     from .engine import ingest as run_ingest
 
     settings = _settings()
+    if paths:
+        from .library import add_sources
+
+        results = add_sources(settings, list(paths))
+        for r in results:
+            click.echo(str(r), err=not r.ok)
+        if not any(r.ok for r in results):
+            sys.exit(EXIT_ERROR)
     report = run_ingest(settings, force=rebuild)
     if report.rebuilt:
         click.echo(f"indexed {report.chunks} passages ({report.embedded} newly embedded) in {report.seconds:.1f} s "
@@ -124,6 +137,15 @@ def calibrate(questions: str | None) -> None:
     path = Path(questions) if questions else Path(__file__).resolve().parent.parent / "evals" / "dev.jsonl"
     result = calibrate_threshold(Guide.open(settings), path)
     click.echo(json.dumps(result, indent=2))
+
+
+# Commands of the web chat, evals and library live in their own thin modules.
+from .cli_eval import eval_command  # noqa: E402
+from .cli_library import corpus, remove  # noqa: E402
+from .cli_web import feedback, serve  # noqa: E402
+
+for _cmd in (serve, feedback, eval_command, corpus, remove):
+    main.add_command(_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover

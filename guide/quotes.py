@@ -32,6 +32,7 @@ class Quote:
     score: float = 0.0
     organisation: str | None = None
     kind: str = "paragraph"
+    page: int | None = None  # for paged sources (PDF): the page the quote starts on
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,3 +86,10 @@ def text_fragment_link(url: str | None, quote_text: str, edge_words: int = 5) ->
     if len(words) <= 2 * edge_words:
         return f"{base}#:~:text={_fragment_part(words)}"
     return f"{base}#:~:text={_fragment_part(words[:edge_words])},{_fragment_part(words[-edge_words:])}"
+
+
+def passage_link(url: str | None, quote_text: str, page: int | None = None) -> str | None:
+    """The deep link for a quote: `#page=N` for a PDF, a text fragment otherwise."""
+    if url and page is not None and url.split("#", 1)[0].lower().endswith(".pdf"):
+        return f"{url.split('#', 1)[0]}#page={page}"
+    return text_fragment_link(url, quote_text)
