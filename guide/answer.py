@@ -17,6 +17,7 @@ import numpy as np
 
 from .chunking import Chunk, Span
 from .corpus import Source
+from .coverage import answer_type, fits_type, missing_names
 from .quotes import Quote, make_quote, passage_link
 from .retrieval import Hit
 from .text import content_terms
@@ -25,6 +26,7 @@ ASKS_FOR_QUESTIONS = frozenset(content_terms("ask ourselves questions question r
 ASKS_FOR_READING = frozenset(content_terms("read reading case study studies example examples resource resources"))
 
 ABSTAIN_MESSAGE = "The sources I have read don't cover that."
+TYPE_WORDS = {"number": "figures or amounts", "date": "dates", "contact": "contact details"}
 
 
 @dataclass
@@ -48,6 +50,8 @@ class Answer:
     further_reading: list[Reading] = field(default_factory=list)
     nearest_topics: list[str] = field(default_factory=list)
     source_filter: str | None = None
+    support: float | None = None  # for a rewritten follow-up: how well its own topic is supported
+    reason: str | None = None  # why it abstained: low_grounding | not_mentioned | answer_type | unverified
     timings: dict = field(default_factory=dict)
 
     @property
@@ -169,11 +173,10 @@ class Composer:
     def candidates(self, hits: Sequence[Hit], query_vec: np.ndarray, query: str) -> list[Candidate]:
         cands: list[Candidate] = []
         for hit in hits:
-            text = self.texts.get(hit.chunk.source_id)
-            if text is None:
+            if hit.chunk.source_id not in self.texts:
                 continue
             for i, sp in enumerate(hit.chunk.sentences):
-                cands.append(Candidate(hit.chunk, i, sp, text[sp.start:sp.end]))
+                cands.append(Candidate(hit.chunk, i, sp, hit.chunk.span_text(sp.start, sp.end)))
         if not cands:
             return []
         vecs = np.asarray(self.embed_documents([c.text for c in cands]), dtype=np.float32)
@@ -188,10 +191,12 @@ class Composer:
             c.lexical = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
             prior = 1.0 / (1 + ranks[c.chunk.id])
             c.score = 0.7 * c.cos + 0.2 * c.lexical + 0.1 * prior
-            if asks_q and c.chunk.kind == "key_questions":
-                c.score += 0.15
-            if asks_r and c.chunk.kind == "more_reading":
-                c.score += 0.25
+            # Reflection questions and reading lines are offered in their own panels; they are
+            # evidence only when that is what was asked for.
+            if c.chunk.kind == "key_questions":
+                c.score += 0.15 if asks_q else -0.08
+            if c.chunk.kind == "more_reading":
+                c.score += 0.25 if asks_r else -0.08
         cands.sort(key=lambda c: -c.score)
         return cands
 
@@ -215,18 +220,30 @@ class Composer:
     ) -> Answer:
         cands = self.candidates(hits, query_vec, query)
         grounding = self.grounding(cands)
-        base = dict(question=question, query=query, rewritten=rewritten, source_filter=source_filter)
-        supported = grounding >= self.threshold
-        if supported and rewritten and own_terms and own_vec is not None:
+        kind = answer_type(question)
+        missing = missing_names(question, list(self.texts.values()))
+        support = None
+        if rewritten and own_terms and own_vec is not None and cands:
             # A follow-up that brings its own topic must be supported on that topic too.
-            supported = self._own_support(cands, own_vec, own_terms) >= self.threshold
+            support = self._own_support(cands, own_vec, own_terms)
+        base = dict(question=question, query=query, rewritten=rewritten, source_filter=source_filter, support=support)
+        supported = grounding >= self.threshold and (support is None or support >= self.threshold)
+        message, reason = ABSTAIN_MESSAGE, "low_grounding"
+        if missing:
+            supported, reason = False, "not_mentioned"
+            message = f"The sources I have read don't cover that: they never mention {_join(missing)}."
+        elif kind is not None:
+            cands = [c for c in cands if fits_type(kind, c.text)]
+            if not cands or cands[0].score < self.threshold:
+                supported, reason = False, "answer_type"
+                message = f"The sources I have read don't cover that: they give no {TYPE_WORDS[kind]}."
         if not supported:
-            return Answer(**base, abstained=True, grounding=grounding, message=ABSTAIN_MESSAGE,
+            return Answer(**base, abstained=True, grounding=grounding, message=message, reason=reason,
                           nearest_topics=self._topics(hits))
         chosen = self._select(cands)
         quotes = self._quotes(chosen)
         if not quotes:  # nothing verified: say so rather than show unverified text
-            return Answer(**base, abstained=True, grounding=grounding, message=ABSTAIN_MESSAGE,
+            return Answer(**base, abstained=True, grounding=grounding, message=ABSTAIN_MESSAGE, reason="unverified",
                           nearest_topics=self._topics(hits))
         key_qs = self._key_questions(quotes, hits, query_vec, chosen)
         reading = self._reading(quotes, hits)
@@ -276,8 +293,9 @@ class Composer:
     def _quote(self, chunk: Chunk, start: int, end: int, *, marker: int = 0, score: float = 0.0) -> Quote | None:
         text = self.texts[chunk.source_id]
         src = self.sources.get(chunk.source_id)
+        indexed = chunk.span_text(start, end)  # what the index holds for this span
         q = make_quote(
-            text, start, end, source_id=chunk.source_id, title=chunk.title, section=chunk.section,
+            indexed, text, start, end, source_id=chunk.source_id, title=chunk.title, section=chunk.section,
             url=chunk.url, link=None, marker=marker, score=round(score, 4),
             organisation=src.organisation if src else None, kind=chunk.kind, page=chunk.extra.get("page"),
         )
@@ -297,10 +315,9 @@ class Composer:
         shown = {(q.source_id, q.start, q.end) for q in quotes}
         out: list[Quote] = []
         for ch in self._section_chunks(quotes, "key_questions"):
-            text = self.texts.get(ch.source_id)
-            if text is None:
+            if ch.source_id not in self.texts:
                 continue
-            sents = [text[s.start:s.end] for s in ch.sentences]
+            sents = [ch.span_text(s.start, s.end) for s in ch.sentences]
             vecs = np.asarray(self.embed_documents(sents), dtype=np.float32)
             order = np.argsort(-(vecs @ query_vec))[:2]
             for i in sorted(order):
@@ -335,6 +352,11 @@ class Composer:
             if t not in topics:
                 topics.append(t)
         return topics[:3]
+
+
+def _join(names: list[str]) -> str:
+    names = list(dict.fromkeys(names))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _same_sentence(a: Candidate, b: Candidate) -> bool:

@@ -61,6 +61,10 @@ class Chunk:
     def section(self) -> str:
         return self.section_path[-1] if self.section_path else self.title
 
+    def span_text(self, start: int, end: int) -> str:
+        """The indexed text at source offsets [start, end) (which lie inside this chunk)."""
+        return self.text[start - self.start:end - self.start]
+
     @property
     def search_text(self) -> str:
         """What is embedded and keyword-indexed: the section heading gives the passage context."""

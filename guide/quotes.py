@@ -58,10 +58,10 @@ def locate(text: str, source_text: str) -> tuple[int, int] | None:
     return (m.start(), m.end()) if m else None
 
 
-def make_quote(source_text: str, start: int, end: int, **fields) -> Quote:
-    """Build a Quote from offsets, verifying it against the source text it came from."""
-    text = normalise(source_text[start:end])
-    return Quote(text=text, start=start, end=end, verified=verify(text, source_text, start, end), **fields)
+def make_quote(text: str, source_text: str, start: int, end: int, **fields) -> Quote:
+    """A Quote of `text` (e.g. from the index, or from an LLM) claimed to be at
+    source_text[start:end]; `verified` is the result of actually checking that claim."""
+    return Quote(text=normalise(text), start=start, end=end, verified=verify(text, source_text, start, end), **fields)
 
 
 _FRAGMENT_SPECIAL = {"-": "%2D", ",": "%2C", "&": "%26"}

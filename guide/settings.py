@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Calibrated on evals/dev.jsonl with `guide calibrate` (see docs/decisions.md):
 # an answer whose best evidence scores below this is an abstention.
-DEFAULT_ABSTAIN_THRESHOLD = 0.42
+DEFAULT_ABSTAIN_THRESHOLD = 0.29
 
 
 @dataclass(frozen=True)

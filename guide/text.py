@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been before being
@@ -27,23 +28,22 @@ def words(text: str) -> list[str]:
     return [w.replace("’", "'") for w in _WORD.findall(text.lower())]
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """A deliberately small suffix stripper: enough to match cuts/cut, trusting/trust."""
-    w = word.replace("'s", "")
-    if w.endswith("'t"):
-        return w
-    for suffix, min_len in (("ies", 5), ("ing", 6), ("ed", 5), ("es", 5), ("s", 4), ("ly", 6)):
-        if w.endswith(suffix) and len(w) >= min_len and not w.endswith("ss"):
-            w = w[: -len(suffix)]
-            if suffix == "ies":
-                w += "y"
-            break
-    return w
+    """English Snowball (Porter2) stem: cuts/cut, trusting/trust, co-production/co-produce."""
+    return _stemmer().stemWord(word.replace("'s", "").replace("'", ""))
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 def content_terms(text: str) -> list[str]:
     """Stemmed non-stopword terms, in order (repeats kept)."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 2 or w.isdigit())]
 
 
 def keyword_tokens(text: str) -> list[str]:

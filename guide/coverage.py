@@ -1,0 +1,65 @@
+"""Does the question ask for something the sources could contain at all?
+
+Two checks that a similarity score cannot make, both pure:
+- named things: an acronym (GDPR, PVG), a capitalised name in mid-sentence (Glasgow,
+  Universal Credit) or a year that the read sources never mention means they don't cover it;
+- the kind of answer: a question after a number, a date or contact details is only answered
+  by a passage that has one.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+|[—–:;()\"“”]|\s-\s")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d{4}")
+_NOT_NAMES = frozenset("I I'm I've I'd I'll OK Ok".split())
+
+NUMBER_Q = re.compile(
+    r"\bhow (?:much|many)\b|\b(?:hourly|daily|weekly) rate\b|\brates?\b.*\b(?:pay|paying|per)\b|\bper (?:hour|session|day)\b"
+    r"|\b(?:cost|price|salary|budget figure|percentage)\b|£|\$", re.I)
+DATE_Q = re.compile(r"\b(?:dates?|deadline|what day|which day|what year|which year|what time)\b", re.I)
+CONTACT_Q = re.compile(r"\b(?:phone|telephone|e-?mail|contact details|postal address|postcode)\b", re.I)
+
+NUMBER_A = re.compile(
+    r"\d|£|\$|%|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|half|twice)\b", re.I)
+DATE_A = re.compile(
+    r"\d|\b(?:january|february|march|april|may|june|july|august|september|october|november|december|monday|tuesday"
+    r"|wednesday|thursday|friday|saturday|sunday)\b", re.I)
+CONTACT_A = re.compile(r"@|\bhttps?://|\+?\d[\d ]{6,}")
+
+
+def named_terms(question: str) -> list[str]:
+    """Acronyms, mid-sentence capitalised words and years in the question."""
+    names: list[str] = []
+    for part in _SENT_SPLIT.split(question):
+        tokens = _TOKEN.findall(part)
+        for i, tok in enumerate(tokens):
+            if tok in _NOT_NAMES:
+                continue
+            if tok.isdigit() or (len(tok) >= 2 and tok.isupper()) or (i > 0 and tok[0].isupper()):
+                names.append(tok.rstrip("'’s").rstrip("'’"))
+    return [n for n in names if n]
+
+
+def missing_names(question: str, source_texts: list[str]) -> list[str]:
+    """Named things in the question that no read source mentions (case-insensitive)."""
+    haystack = "\n".join(source_texts).lower()
+    return [n for n in named_terms(question) if n.lower() not in haystack]
+
+
+def answer_type(question: str) -> str | None:
+    if CONTACT_Q.search(question):
+        return "contact"
+    if DATE_Q.search(question):
+        return "date"
+    if NUMBER_Q.search(question):
+        return "number"
+    return None
+
+
+def fits_type(kind: str | None, sentence: str) -> bool:
+    if kind is None:
+        return True
+    pattern = {"number": NUMBER_A, "date": DATE_A, "contact": CONTACT_A}[kind]
+    return bool(pattern.search(sentence))

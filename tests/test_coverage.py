@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from guide.coverage import answer_type, fits_type, missing_names, named_terms
+
+SOURCES = ["Co-production Week Scotland this year is all about how we embed co-production."]
+
+
+def test_named_terms_ignore_sentence_starts():
+    assert named_terms("Do we need a GDPR consent form? What about PVG checks in Glasgow in 2025?") == [
+        "GDPR", "PVG", "Glasgow", "2025"]
+    assert named_terms("We've had cuts. Can we still co-produce? I think so.") == []
+
+
+def test_names_the_sources_never_mention_are_reported():
+    assert missing_names("When is Co-production Week Scotland?", SOURCES) == []
+    assert missing_names("Does Universal Credit count vouchers?", SOURCES) == ["Universal", "Credit"]
+
+
+def test_answer_types():
+    assert answer_type("How much should we pay per session?") == "number"
+    assert answer_type("What are the dates next year?") == "date"
+    assert answer_type("What's their phone number?") == "contact"
+    assert answer_type("How do we rebuild trust?") is None
+    assert fits_type("number", "it can take one or two people") and not fits_type("date", "this year")
