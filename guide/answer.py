@@ -142,7 +142,8 @@ class Candidate:
     index: int  # sentence index within the chunk
     span: Span
     text: str
-    score: float = 0.0
+    score: float = 0.0  # for ordering
+    evidence: float = 0.0  # how well this sentence answers the question (grounding)
     cos: float = 0.0
     lexical: float = 0.0
 
@@ -189,21 +190,22 @@ class Composer:
             terms = set(content_terms(c.text))
             c.cos = float(s)
             c.lexical = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
-            prior = 1.0 / (1 + ranks[c.chunk.id])
-            c.score = 0.7 * c.cos + 0.2 * c.lexical + 0.1 * prior
+            c.evidence = 0.75 * c.cos + 0.25 * c.lexical
             # Reflection questions and reading lines are offered in their own panels; they are
             # evidence only when that is what was asked for.
             if c.chunk.kind == "key_questions":
-                c.score += 0.15 if asks_q else -0.08
+                c.evidence += 0.15 if asks_q else -0.08
             if c.chunk.kind == "more_reading":
-                c.score += 0.25 if asks_r else -0.08
+                c.evidence += 0.25 if asks_r else -0.08
+            # The passage's retrieval rank orders near-ties; it is not evidence of an answer.
+            c.score = c.evidence + 0.05 / (1 + ranks[c.chunk.id])
         cands.sort(key=lambda c: -c.score)
         return cands
 
     @staticmethod
     def grounding(cands: Sequence[Candidate]) -> float:
-        """How well the best evidence answers the question: the best sentence's score."""
-        return max((c.score for c in cands), default=0.0)
+        """How well the best evidence answers the question: the best sentence's evidence score."""
+        return max((c.evidence for c in cands), default=0.0)
 
     # --- composing -----------------------------------------------------------------------
     def compose(
@@ -234,7 +236,7 @@ class Composer:
             message = f"The sources I have read don't cover that: they never mention {_join(missing)}."
         elif kind is not None:
             cands = [c for c in cands if fits_type(kind, c.text)]
-            if not cands or cands[0].score < self.threshold:
+            if not cands or max(c.evidence for c in cands) < self.threshold:
                 supported, reason = False, "answer_type"
                 message = f"The sources I have read don't cover that: they give no {TYPE_WORDS[kind]}."
         if not supported:
@@ -255,14 +257,14 @@ class Composer:
         best = 0.0
         for c, v in zip(cands[:12], vecs):
             lex = len(set(own_terms) & set(content_terms(c.text))) / len(set(own_terms))
-            best = max(best, 0.7 * float(v @ own_vec) + 0.3 * lex + 0.1)
+            best = max(best, 0.75 * float(v @ own_vec) + 0.25 * lex)
         return best
 
     def _select(self, cands: list[Candidate]) -> list[Candidate]:
         best = cands[0].score
         chosen: list[Candidate] = []
         for c in cands:
-            if len(chosen) >= self.max_quotes or c.score < max(self.threshold, best - 0.12):
+            if len(chosen) >= self.max_quotes or c.evidence < self.threshold or c.score < best - 0.12:
                 break
             if c.chunk.kind == "more_reading" and chosen:
                 continue  # reading lines are offered as further reading, not as evidence

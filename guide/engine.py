@@ -107,6 +107,10 @@ class Guide:
         sources = {s.id: s for s in manifest.sources}
         composer = Composer(texts, sources, chunks, embedder.embed_documents,
                             threshold=settings.abstain_threshold, max_quotes=settings.max_quotes)
+        if settings.llm:
+            from .llm import LLMComposer, load_llm
+
+            composer = LLMComposer(load_llm(settings.llm), composer)
         return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale)
 
     # --- the ask path, step by step (shared by ask() and as_runnable()) ----------------

@@ -1,0 +1,87 @@
+"""The `guide` command as a user runs it: subprocesses, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def guide(*args: str, env: dict | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "guide.cli", *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, cwd=REPO)
+
+
+def test_help_loads_no_heavy_library():
+    code = ("import sys, guide.cli; heavy = [m for m in ('torch', 'chromadb', 'gradio', 'sentence_transformers', "
+            "'langchain_core', 'numpy') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"
+    r = guide("--help")
+    assert r.returncode == 0 and "ask" in r.stdout and "ingest" in r.stdout and "sources" in r.stdout
+
+
+@pytest.mark.parametrize("question, message", [
+    ("", "error: Please type a question."),
+    ("x" * 5000, "error: That question is 5,000 characters long; the limit is 1,000."),
+])
+def test_bad_questions_fail_with_one_line(question, message):
+    r = guide("ask", question)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip().startswith(message) and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_no_index_yet_says_how_to_build_it():
+    r = guide("ask", "How do we rebuild trust?", env={"GUIDE_EMBEDDER": "hash"})
+    assert r.returncode == 1 and "guide ingest" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_malformed_manifest_names_the_file_and_line(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    (corpus / "sources.toml").write_text('[[source]]\nid = "x"\ntitle = "X"\nkind = "blog"\nurl = \n', encoding="utf-8")
+    for args in (("sources",), ("ingest",)):
+        r = guide(*args, env={"GUIDE_CORPUS_DIR": str(corpus), "GUIDE_EMBEDDER": "hash"})
+        assert r.returncode == 1 and "sources.toml, line 5" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_setting_is_one_line():
+    r = guide("sources", env={"GUIDE_PORT": "abc"})
+    assert r.returncode == 1 and r.stderr.strip() == "error: GUIDE_PORT='abc' is not a valid int."
+
+
+def test_sources_say_what_is_read_and_what_is_known_by_link():
+    r = guide("sources", "--json")
+    rows = {s["id"]: s for s in json.loads(r.stdout)}
+    assert rows["facing-the-challenges"]["has_text"] is True
+    assert rows["ethical-approach"]["has_text"] is False and rows["ethical-approach"]["url"].startswith("https://")
+
+
+def test_ingest_is_a_no_op_the_second_time():
+    env = {"GUIDE_EMBEDDER": "hash"}
+    first = guide("ingest", env=env)
+    assert first.returncode == 0 and "newly embedded" in first.stdout
+    second = guide("ingest", env=env)
+    assert second.returncode == 0 and "index up to date" in second.stdout and "nothing to embed" in second.stdout
+
+
+@pytest.mark.real
+def test_ask_json_with_the_real_model(real_guide, real_settings):
+    env = {"GUIDE_INDEX_DIR": str(real_settings.index_dir)}
+    r = guide("ask", "How can we keep people's trust when we have to make cuts?", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    a = json.loads(r.stdout)
+    assert not a["abstained"] and a["quotes"]
+    text = real_guide.texts[a["quotes"][0]["source_id"]]
+    q = a["quotes"][0]
+    assert " ".join(text[q["start"]:q["end"]].split()) == q["text"] and q["verified"] is True
+    plain = guide("ask", "What's a good recipe for lentil soup?", env=env)
+    assert plain.returncode == 0 and "don't cover that" in plain.stdout

@@ -1,0 +1,136 @@
+"""The whole ask path with the real model and a real Chroma index, on the development set."""
+
+from __future__ import annotations
+
+import pytest
+
+from guide.calibration import calibrate_threshold
+from guide.errors import QuestionError
+from guide.questions import load_questions
+from guide.quotes import normalise
+from tests.conftest import DEV_SET
+
+pytestmark = pytest.mark.real
+
+
+@pytest.fixture(scope="module")
+def dev_answers(real_guide):
+    return [(q, real_guide.ask(q.question, history=list(q.history))) for q in load_questions(DEV_SET)]
+
+
+def shown_quotes(answer):
+    return answer.quotes + answer.key_questions + [r.quote for r in answer.further_reading]
+
+
+def test_dev_set_is_big_enough_and_balanced(dev_answers):
+    qs = [q for q, _ in dev_answers]
+    assert len(qs) >= 40
+    assert sum(not q.answerable for q in qs) >= len(qs) / 4
+    assert sum(bool(q.history) for q in qs) >= 5
+
+
+def test_every_quote_shown_is_verbatim_from_its_source(real_guide, dev_answers):
+    n = 0
+    for _, a in dev_answers:
+        for q in shown_quotes(a):
+            n += 1
+            source_text = real_guide.texts[q.source_id]
+            assert q.verified
+            assert normalise(source_text[q.start:q.end]) == q.text
+    assert n > 60
+
+
+def test_expected_source_is_cited_for_90_percent_of_answerable_questions(dev_answers):
+    answerable = [(q, a) for q, a in dev_answers if q.answerable]
+    hits = [q.id for q, a in answerable if set(q.sources) & {s["url"] for s in a.cited_sources}]
+    assert len(hits) / len(answerable) >= 0.90, sorted({q.id for q, _ in answerable} - set(hits))
+
+
+def test_abstains_on_90_percent_of_unanswerable_questions(dev_answers):
+    unanswerable = [(q, a) for q, a in dev_answers if not q.answerable]
+    abstained = [q.id for q, a in unanswerable if a.abstained]
+    assert len(abstained) / len(unanswerable) >= 0.90, sorted({q.id for q, _ in unanswerable} - set(abstained))
+    for _, a in unanswerable:
+        if a.abstained:
+            assert not a.quotes and a.nearest_topics and "don't cover" in a.message
+
+
+def test_default_threshold_is_the_calibrated_one(real_guide):
+    result = calibrate_threshold(real_guide, DEV_SET)
+    lo, hi = result["interval"]
+    assert lo <= real_guide.settings.abstain_threshold <= hi, result
+    assert result["balanced_accuracy"] >= 0.9
+
+
+def test_answer_links_each_quote_to_the_passage(real_guide):
+    a = real_guide.ask("We've had cuts. Can we still co-produce?")
+    assert not a.abstained and 1 <= len(a.quotes) <= 4
+    assert [q.marker for q in a.quotes] == list(range(1, len(a.quotes) + 1))
+    for q in a.quotes:
+        assert q.link.startswith(q.url + "#:~:text=")
+    assert a.grounding >= real_guide.settings.abstain_threshold
+
+
+def test_follow_up_is_resolved_and_reports_the_query(real_guide):
+    first = "How do we rebuild trust after closing a service?"
+    a = real_guide.ask("what should we ask ourselves about it?", history=[
+        {"role": "user", "content": first}, {"role": "assistant", "content": "..."}])
+    assert a.rewritten and first in a.query
+    texts = [q.text for q in a.quotes + a.key_questions]
+    assert any("trust" in t and t.endswith("?") for t in texts)
+
+
+def test_reflection_questions_and_further_reading_come_from_the_matching_section(real_guide):
+    a = real_guide.ask("Why does trust matter so much in co-production?")
+    assert a.key_questions and all(q.section == "Challenge: Co-production requires trust" for q in a.key_questions)
+    reading = a.further_reading[0]
+    assert reading.quote.text == "Co-pro example - Building trust through relationship-based practice"
+    assert reading.source["id"] == "building-trust-relationship-based" and reading.source["has_text"] is False
+
+
+def test_abstention_names_what_is_missing(real_guide):
+    a = real_guide.ask("Do we need a GDPR consent form before we record a workshop?")
+    assert a.abstained and "GDPR" in a.message and a.reason == "not_mentioned"
+    b = real_guide.ask("What's the weather like this weekend?")
+    assert b.abstained and b.nearest_topics
+
+
+def test_scoped_to_a_source_and_bad_input(real_guide):
+    a = real_guide.ask("how do we rebuild trust?", source="facing-the-challenges")
+    assert {q.source_id for q in a.quotes} == {"facing-the-challenges"}
+    with pytest.raises(QuestionError, match="No source 'ethical-approach' has been read"):
+        real_guide.ask("trust?", source="ethical-approach")
+    with pytest.raises(QuestionError, match="type a question"):
+        real_guide.ask("   \n ")
+    with pytest.raises(QuestionError, match="limit is 1,000"):
+        real_guide.ask("trust " * 400)
+
+
+def test_plugged_in_llm_quotes_are_checked_before_they_are_shown(real_guide):
+    from guide.llm import LLMComposer
+
+    def llm(prompt: str) -> str:  # one real quote (with other line breaks) and one invented
+        return ('“Trust is a commodity that we think\n about lots when talking about co-production.” [1] '
+                '“Trust can always be rebuilt within a week.” [2]')
+
+    composer = LLMComposer(llm, real_guide.composer)
+    saved = real_guide.composer
+    real_guide.composer = composer
+    try:
+        a = real_guide.ask("Why does trust matter?")
+    finally:
+        real_guide.composer = saved
+    assert [q.text for q in a.quotes] == ["Trust is a commodity that we think about lots when talking about co-production."]
+    assert a.quotes[0].verified and a.timings["llm_rejected_quotes"] == 1
+    src = real_guide.texts[a.quotes[0].source_id]
+    assert normalise(src[a.quotes[0].start:a.quotes[0].end]) == a.quotes[0].text
+
+    def broken(prompt: str) -> str:
+        raise TimeoutError("llm down")
+
+    real_guide.composer = LLMComposer(broken, saved)
+    try:
+        b = real_guide.ask("Why does trust matter?")
+    finally:
+        real_guide.composer = saved
+    assert b.quotes and not b.abstained  # falls back to the extractive answer
