@@ -9,6 +9,7 @@ is never put in an answer.
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
@@ -24,6 +25,11 @@ from .text import content_terms
 
 ASKS_FOR_QUESTIONS = frozenset(content_terms("ask ourselves questions question reflect consider"))
 ASKS_FOR_READING = frozenset(content_terms("read reading case study studies example examples resource resources"))
+
+SUMMARY_INTENT = re.compile(
+    r"\b(?:tl;?dr|summar(?:y|ise|ize)|overview|in a nutshell|main points|key points|gist)\b"
+    r"|\bwhat(?:'s| is) (?:this|it|the blog) (?:all )?about\b", re.I)
+AUTHOR_INTENT = re.compile(r"\bwho (?:wrote|writes|is behind|published)\b|\bauthor\b", re.I)
 
 ABSTAIN_MESSAGE = "The sources I have read don't cover that."
 TYPE_WORDS = {"number": "figures or amounts", "date": "dates", "contact": "contact details"}
@@ -82,7 +88,8 @@ class Answer:
             lines.append(f"“{q.text}” [{q.marker}]")
         lines.append("")
         for q in self.quotes:
-            lines.append(f"[{q.marker}] {q.title} — {q.section}" + (" ✓ verified" if q.verified else ""))
+            page = f", p. {q.page}" if q.page is not None else ""
+            lines.append(f"[{q.marker}] {q.title} — {q.section}{page}" + (" ✓ verified" if q.verified else ""))
             if q.link:
                 lines.append(f"    {q.link}")
         if self.key_questions:
@@ -111,7 +118,8 @@ class Answer:
             return "\n".join(out)
         for q in self.quotes:
             marker = f"[\\[{q.marker}\\]]({q.link})" if q.link else f"\\[{q.marker}\\]"
-            out.append(f"> “{escape_md(q.text)}” {marker}\n>\n> — *{escape_md(q.title)}*, {escape_md(q.section)}\n")
+            page = f", p. {q.page}" if q.page is not None else ""
+            out.append(f"> “{escape_md(q.text)}” {marker}\n>\n> — *{escape_md(q.title)}*, {escape_md(q.section)}{page}\n")
         if self.key_questions:
             out.append("**Questions to reflect on**\n")
             out += [f"- {escape_md(q.text)}" for q in self.key_questions]
@@ -167,11 +175,36 @@ class Composer:
         self.threshold = threshold
         self.max_quotes = max_quotes
         self.section_index: dict[tuple[str, str], list[Chunk]] = {}
+        self.openings: dict[str, Chunk] = {}  # each source's first passage
+        df: dict[str, int] = {}
+        n = 0
         for ch in chunks:
             self.section_index.setdefault((ch.source_id, ch.section), []).append(ch)
+            if ch.kind == "paragraph" and (ch.source_id not in self.openings or ch.start < self.openings[ch.source_id].start):
+                self.openings[ch.source_id] = ch
+            for sp in ch.sentences:
+                n += 1
+                for t in set(content_terms(ch.span_text(sp.start, sp.end))):
+                    df[t] = df.get(t, 0) + 1
+        # Inverse document frequency over sentences: a word every sentence has (co-production,
+        # here) says little; a word no sentence has counts fully against the match.
+        self._df, self._n = df, n
+
+    def _idf(self, term: str) -> float:
+        return math.log((self._n + 1) / (self._df.get(term, 0) + 0.5))
 
     # --- scoring -------------------------------------------------------------------------
-    def candidates(self, hits: Sequence[Hit], query_vec: np.ndarray, query: str) -> list[Candidate]:
+    def _with_intent_passages(self, hits: Sequence[Hit], question: str) -> list[Hit]:
+        """A request for a summary also considers each source's opening passage (its standfirst)."""
+        hits = list(hits)
+        if SUMMARY_INTENT.search(question):
+            have = {h.chunk.id for h in hits}
+            for first in self.openings.values():
+                if first.id not in have:
+                    hits.append(Hit(first, 0.0))
+        return hits
+
+    def candidates(self, hits: Sequence[Hit], query_vec: np.ndarray, query: str, question: str = "") -> list[Candidate]:
         cands: list[Candidate] = []
         for hit in hits:
             if hit.chunk.source_id not in self.texts:
@@ -185,12 +218,20 @@ class Composer:
         q_terms = set(content_terms(query))
         asks_q = bool(q_terms & ASKS_FOR_QUESTIONS)
         asks_r = bool(q_terms & ASKS_FOR_READING)
+        summary = bool(SUMMARY_INTENT.search(question))
+        author = bool(AUTHOR_INTENT.search(question))
         ranks = {h.chunk.id: r for r, h in enumerate(hits)}
+        q_weight = sum(self._idf(t) for t in q_terms)
         for c, s in zip(cands, cos):
             terms = set(content_terms(c.text))
             c.cos = float(s)
-            c.lexical = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
+            c.lexical = sum(self._idf(t) for t in q_terms & terms) / q_weight if q_weight else 0.0
             c.evidence = 0.75 * c.cos + 0.25 * c.lexical
+            if summary and c.chunk.id == getattr(self.openings.get(c.chunk.source_id), "id", None):
+                c.evidence += 0.3
+            src = self.sources.get(c.chunk.source_id)
+            if author and src is not None and src.author and src.author in c.text:
+                c.evidence += 0.3
             # Reflection questions and reading lines are offered in their own panels; they are
             # evidence only when that is what was asked for.
             if c.chunk.kind == "key_questions":
@@ -220,7 +261,7 @@ class Composer:
         own_terms: Sequence[str] = (),
         source_filter: str | None = None,
     ) -> Answer:
-        cands = self.candidates(hits, query_vec, query)
+        cands = self.candidates(self._with_intent_passages(hits, question), query_vec, query, question)
         grounding = self.grounding(cands)
         kind = answer_type(question)
         missing = missing_names(question, list(self.texts.values()))

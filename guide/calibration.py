@@ -1,8 +1,8 @@
-"""Calibrating the abstention threshold on a development question set.
+"""Calibrating the abstention threshold on question sets.
 
-For every question the grounding score is computed once; the threshold is then chosen to
-maximise balanced accuracy (answer the answerable, abstain on the rest). The chosen value
-is the midpoint of the best interval, so it is not fitted to one question's score.
+For every question the grounding score is computed once with abstention disabled; the
+threshold is then chosen to maximise balanced accuracy (answer the answerable, abstain on
+the rest), as the midpoint between the two scores either side of the best cut.
 """
 
 from __future__ import annotations
@@ -11,58 +11,65 @@ from pathlib import Path
 
 from .questions import load_questions
 
+EVALS = Path(__file__).resolve().parent.parent / "evals"
+# The threshold is calibrated on the development set and the stress set together; the held-out
+# set (evals/heldout.jsonl) is never used for tuning.
+CALIBRATION_SETS = [EVALS / "dev.jsonl", EVALS / "hard.jsonl"]
+RULES = ("not_mentioned", "answer_type")  # abstentions that no threshold changes
+
 
 def score_questions(guide, path: Path) -> list[dict]:
-    """(id, answerable, grounding, own-topic support, rule) per question, the threshold disabled.
+    """One row per question: answerable, and the score the threshold is compared with.
 
-    `rule` names an abstention that no threshold changes (a named thing the sources never
-    mention, or an answer type they cannot give)."""
+    A question a rule abstains on (a named thing the sources never mention, an answer type
+    they cannot give) scores -1: it abstains whatever the threshold."""
     rows = []
     saved = guide.composer.threshold
-    guide.composer.threshold = -1.0  # never abstain while measuring
+    guide.composer.threshold = -1.0  # never abstain on the score while measuring
     try:
         for q in load_questions(path):
             a = guide.ask(q.question, history=list(q.history))
-            rows.append({"id": q.id, "answerable": q.answerable, "grounding": a.grounding,
-                         "support": a.support, "rule": a.reason if a.abstained else None})
+            score = a.grounding if a.support is None else min(a.grounding, a.support)
+            if a.abstained and a.reason in RULES:
+                score = -1.0
+            rows.append({"id": q.id, "answerable": q.answerable, "score": score})
     finally:
         guide.composer.threshold = saved
     return rows
 
 
-def best_threshold(rows: list[dict]) -> dict:
-    """Pure: the threshold maximising balanced accuracy over (answerable, score) rows."""
-    scores = sorted({round(r["score"], 4) for r in rows})
+def balanced_accuracy(rows: list[dict], threshold: float) -> float:
+    """Pure: mean of the answered rate (answerable) and the abstained rate (unanswerable)."""
     pos = [r["score"] for r in rows if r["answerable"]]
     neg = [r["score"] for r in rows if not r["answerable"]]
     if not pos or not neg:
         raise ValueError("calibration needs both answerable and unanswerable questions")
-    cands = [scores[0] - 0.01] + [(a + b) / 2 for a, b in zip(scores, scores[1:])] + [scores[-1] + 0.01]
-    best = None
-    for t in cands:
-        tpr = sum(s >= t for s in pos) / len(pos)
-        tnr = sum(s < t for s in neg) / len(neg)
-        bal = (tpr + tnr) / 2
-        if best is None or bal > best["balanced_accuracy"] + 1e-9:
-            best = {"threshold": t, "balanced_accuracy": bal, "answered": tpr, "abstained": tnr, "interval": [t, t]}
-        elif abs(bal - best["balanced_accuracy"]) <= 1e-9:
-            best["interval"][1] = t
-    t = best["threshold"]
-    all_scores = pos + neg
-    lo = max((s for s in all_scores if s < t), default=t)
-    hi = min((s for s in all_scores if s >= t), default=t)
-    best["interval"] = [round(lo, 4), round(hi, 4)]
-    best["threshold"] = round((lo + hi) / 2, 4)
-    return best
+    return (sum(s >= threshold for s in pos) / len(pos) + sum(s < threshold for s in neg) / len(neg)) / 2
 
 
-def calibrate_threshold(guide, path: Path) -> dict:
-    rows = score_questions(guide, path)
-    for r in rows:
-        r["score"] = min(r["grounding"], r["support"]) if r["support"] is not None else r["grounding"]
-        if r["rule"] in ("not_mentioned", "answer_type"):
-            r["score"] = -1.0  # abstains whatever the threshold
+def best_threshold(rows: list[dict]) -> dict:
+    """Pure: the threshold maximising balanced accuracy over (answerable, score) rows."""
+    scores = sorted({r["score"] for r in rows})
+    cuts = [scores[0] - 0.01] + [(a + b) / 2 for a, b in zip(scores, scores[1:])] + [scores[-1] + 0.01]
+    best_t = max(cuts, key=lambda t: balanced_accuracy(rows, t))
+    lo = max((s for s in scores if s < best_t), default=best_t)
+    hi = min((s for s in scores if s >= best_t), default=best_t)
+    pos = [r for r in rows if r["answerable"]]
+    neg = [r for r in rows if not r["answerable"]]
+    return {
+        "threshold": round(best_t, 4),
+        "balanced_accuracy": balanced_accuracy(rows, best_t),
+        "answered": sum(r["score"] >= best_t for r in pos) / len(pos),
+        "abstained": sum(r["score"] < best_t for r in neg) / len(neg),
+        "interval": [round(lo, 4), round(hi, 4)],
+    }
+
+
+def calibrate_threshold(guide, paths: Path | list[Path]) -> dict:
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    rows = [r for p in paths for r in score_questions(guide, p)]
     result = best_threshold(rows)
     result["questions"] = len(rows)
     result["current"] = guide.settings.abstain_threshold
+    result["at_current"] = balanced_accuracy(rows, guide.settings.abstain_threshold)
     return result

@@ -127,15 +127,16 @@ def sources(as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--questions", type=click.Path(exists=True, dir_okay=False), default=None)
-def calibrate(questions: str | None) -> None:
-    """Suggest the abstention threshold from a question set (default: evals/dev.jsonl)."""
-    from .calibration import calibrate_threshold
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False), multiple=True,
+              help="Question files (default: evals/dev.jsonl and evals/hard.jsonl).")
+def calibrate(questions: tuple[str, ...]) -> None:
+    """Suggest the abstention threshold from question sets (maximum balanced accuracy)."""
+    from .calibration import CALIBRATION_SETS, calibrate_threshold
     from .engine import Guide
 
     settings = _settings()
-    path = Path(questions) if questions else Path(__file__).resolve().parent.parent / "evals" / "dev.jsonl"
-    result = calibrate_threshold(Guide.open(settings), path)
+    paths = [Path(q) for q in questions] or CALIBRATION_SETS
+    result = calibrate_threshold(Guide.open(settings), paths)
     click.echo(json.dumps(result, indent=2))
 
 

@@ -24,13 +24,22 @@ ANAPHORA = frozenset("it its this that these those they them their there such sa
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 
+# Spelling variants of the guide's central term: co-production, coproduction, co production,
+# co-produce, co-productive, co-pro all become one word family.
+_CO_PREFIX = re.compile(r"\bco[-\s]?(?=pro(?:duc\w*)?\b)", re.I)
+
+
 def words(text: str) -> list[str]:
-    return [w.replace("’", "'") for w in _WORD.findall(text.lower())]
+    text = _CO_PREFIX.sub("co", text.lower())
+    return [w.replace("’", "'") for w in _WORD.findall(text)]
 
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """English Snowball (Porter2) stem: cuts/cut, trusting/trust, co-production/co-produce."""
+    """English Snowball (Porter2) stem: cuts/cut, trusting/trust; co-production/co-produce/co-pro
+    all stem to "copro"."""
+    if word.startswith("copro"):
+        return "copro"
     return _stemmer().stemWord(word.replace("'s", "").replace("'", ""))
 
 
