@@ -124,6 +124,7 @@ class CachedEmbeddings(Embeddings):
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._memory: dict[str, list[float]] = {}
+        self._queries: dict[str, list[float]] = {}  # recent query vectors (a follow-up re-embeds less)
 
     def _conn(self) -> sqlite3.Connection | None:
         if self.path is None:
@@ -175,16 +176,20 @@ class CachedEmbeddings(Embeddings):
         return [found[k] for k in keys]
 
     def embed_query(self, text: str) -> list[float]:
-        key = self._key("query\x1f" + text)
         with self._lock:
-            if key in self._memory:
-                return self._memory[key]
+            if text in self._queries:
+                return self._queries[text]
         vec = self.inner.embed_query(text)
         with self._lock:
-            if len(self._memory) > 50_000:
-                self._memory.clear()
-            self._memory[key] = vec
+            if len(self._queries) > 1_000:
+                self._queries.clear()
+            self._queries[text] = vec
         return vec
+
+    def forget_queries(self) -> None:
+        """Drop remembered query vectors (benchmarks use this to time real query embedding)."""
+        with self._lock:
+            self._queries.clear()
 
     def close(self) -> None:
         with self._lock:

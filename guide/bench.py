@@ -1,0 +1,176 @@
+"""`make bench`: speed and memory of the guide, next to a naive baseline, printed as figures.
+
+Run: `.venv/bin/python -m guide.bench [--rounds N] [--no-app]`. Everything runs here, offline,
+on the real model and real Chroma, in temporary directories. Nothing is asserted: targets
+(warm p50 under 100 ms) are reported against the measured figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = (len(values) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def _ms(values: list[float]) -> dict:
+    return {"p50_ms": round(_pct(values, 0.5) * 1000, 1), "p95_ms": round(_pct(values, 0.95) * 1000, 1),
+            "mean_ms": round(statistics.mean(values) * 1000, 1), "n": len(values)}
+
+
+def _questions() -> list[tuple[str, list]]:
+    from .questions import load_questions
+
+    return [(q.question, list(q.history)) for q in load_questions(REPO / "evals" / "dev.jsonl")]
+
+
+def _peak_rss_mb(who=resource.RUSAGE_SELF) -> float:
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+
+
+def bench_guide(tmp: Path, rounds: int) -> dict:
+    from .embedding import CachedEmbeddings, MiniLMEmbeddings
+    from .engine import Guide, ingest
+    from .settings import Settings
+
+    settings = Settings(index_dir=tmp / "guide-index", data_dir=tmp / "data")
+    model = MiniLMEmbeddings()
+    t0 = time.perf_counter()
+    model.embed_query("warm up")  # load the model outside the build timing
+    load_s = time.perf_counter() - t0
+    embedder = CachedEmbeddings(model, settings.index_dir / "embeddings.sqlite3")
+    t0 = time.perf_counter()
+    report = ingest(settings, embedder=embedder)
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = ingest(settings, embedder=CachedEmbeddings(model, settings.index_dir / "embeddings.sqlite3"))
+    rebuild_s = time.perf_counter() - t0
+    guide = Guide.open(settings, embedder=CachedEmbeddings(model, settings.index_dir / "embeddings.sqlite3"))
+    qs = _questions()
+    guide.ask(*qs[0])  # first answer warms caches; then every question is asked fresh each round
+    times = []
+    for _ in range(rounds):
+        for q, history in qs:
+            guide.embedder.forget_queries()  # every ask embeds its question, as a new one would
+            t0 = time.perf_counter()
+            guide.ask(q, history=history)
+            times.append(time.perf_counter() - t0)
+    return {
+        "model_load_s": round(load_s, 2),
+        "index_build_s": round(build_s, 2), "passages": report.chunks, "embedded": report.embedded,
+        "reingest_unchanged_s": round(rebuild_s, 2), "reingest_embedded": again.embedded,
+        "warm_ask": _ms(times),
+        "peak_rss_mb_bench_process": _peak_rss_mb(),
+    }
+
+
+def bench_cold_start(tmp: Path) -> dict:
+    """A fresh process: import, load the model, open the index, answer one question."""
+    env = {**os.environ, "GUIDE_INDEX_DIR": str(tmp / "guide-index"), "HF_HUB_OFFLINE": "1"}
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "guide.cli", "ask", "How do we rebuild trust?"], env=env,
+                       capture_output=True, text=True, timeout=300)
+    elapsed = time.perf_counter() - t0
+    if r.returncode != 0:
+        return {"error": r.stderr.strip()[-300:]}
+    return {"cold_start_to_first_answer_s": round(elapsed, 2),
+            "peak_rss_mb_cold_process": _peak_rss_mb(resource.RUSAGE_CHILDREN)}
+
+
+def bench_baseline(tmp: Path, rounds: int) -> dict:
+    """Naive baseline: langchain_chroma similarity_search with default settings over the same passages."""
+    from chromadb.config import Settings as ChromaSettings
+    from langchain_chroma import Chroma
+
+    from .embedding import MiniLMEmbeddings
+    from .engine import corpus_chunks
+    from .settings import Settings
+
+    _, _, chunks = corpus_chunks(Settings())
+    model = MiniLMEmbeddings()
+    model.embed_query("warm up")
+    t0 = time.perf_counter()
+    store = Chroma.from_texts([c.text for c in chunks], embedding=model, persist_directory=str(tmp / "naive"),
+                              client_settings=ChromaSettings(anonymized_telemetry=False, is_persistent=True,
+                                                             persist_directory=str(tmp / "naive")))
+    build_s = time.perf_counter() - t0
+    qs = _questions()
+    store.similarity_search(qs[0][0])
+    times = []
+    for _ in range(rounds):
+        for q, _history in qs:
+            t0 = time.perf_counter()
+            store.similarity_search(q)
+            times.append(time.perf_counter() - t0)
+    return {"index_build_s": round(build_s, 2), "warm_search": _ms(times),
+            "note": "returns 4 passages; no quotes, no verification, no abstention, no follow-ups"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-app", action="store_true", help="skip the web app timings")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    for k, v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+                 "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}.items():
+        os.environ.setdefault(k, v)
+    with tempfile.TemporaryDirectory(prefix="guide-bench-") as d:
+        tmp = Path(d)
+        out = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+               "guide": bench_guide(tmp, args.rounds)}
+        out["cold"] = bench_cold_start(tmp)
+        out["naive_baseline"] = bench_baseline(tmp, args.rounds)
+        if not args.no_app:
+            try:
+                from .bench_app import bench_app
+
+                out["app"] = bench_app(10)
+            except Exception as exc:  # report, don't hide: the figures above still stand
+                out["app"] = {"error": f"{type(exc).__name__}: {exc}"}
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    g, b = out["guide"], out["naive_baseline"]
+    print("Co-production Guide benchmark (real model, real Chroma, this machine)")
+    print(f"  cores {out['machine']['cores']}, python {out['machine']['python']}")
+    print(f"  model load                     {g['model_load_s']:.2f} s")
+    print(f"  index build (cold cache)       {g['index_build_s']:.2f} s  ({g['passages']} passages, {g['embedded']} embedded)")
+    print(f"  re-ingest, nothing changed     {g['reingest_unchanged_s']:.2f} s  ({g['reingest_embedded']} embedded)")
+    w = g["warm_ask"]
+    print(f"  warm ask (full answer)         p50 {w['p50_ms']} ms  p95 {w['p95_ms']} ms  (n={w['n']}; target p50 < 100 ms)")
+    c = out["cold"]
+    if "error" in c:
+        print(f"  cold start                     error: {c['error']}")
+    else:
+        print(f"  cold start to first answer     {c['cold_start_to_first_answer_s']:.2f} s  (peak RSS {c['peak_rss_mb_cold_process']} MB)")
+    print(f"  peak RSS, bench process        {g['peak_rss_mb_bench_process']} MB")
+    bw = b["warm_search"]
+    print(f"  naive baseline build           {b['index_build_s']:.2f} s")
+    print(f"  naive baseline warm search     p50 {bw['p50_ms']} ms  p95 {bw['p95_ms']} ms  ({b['note']})")
+    if "app" in out:
+        a = out["app"]
+        if "error" in a:
+            print(f"  web app                        error: {a['error']}")
+        else:
+            print(f"  web app                        {json.dumps(a)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

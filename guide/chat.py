@@ -1,0 +1,490 @@
+"""The web chat's behaviour, without Gradio (guide/app.py only wires this to widgets).
+
+A `ChatSession` is one visitor's conversation: the turns asked so far, the source the next
+questions are scoped to, and the feedback records they left. `Chat` answers for a session:
+
+    chat = Chat(guide, store=FeedbackStore(settings.feedback_db))
+    session = ChatSession()
+    for partial_markdown in chat.stream(session, "How do we keep people's trust?"):
+        ...  # show session.messages(): the last assistant message grows piece by piece
+
+The CONTENT of every answer comes from `Guide.ask` (the same path the evals call); this module
+only validates, streams the engine's own Markdown (`Answer.to_markdown`, already escaped) in
+pieces, and turns failures into friendly messages (logged, never a stack trace).
+
+Everything here that becomes HTML is escaped: text from a source or from a visitor is never live
+HTML or script.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator
+
+from .answer import Answer, escape_md
+from .errors import GuideError, QuestionError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Guide
+    from .feedback import FeedbackStore
+
+log = logging.getLogger("guide.chat")
+
+TITLE = "Co-production Guide"
+TAGLINE = ("Answers to your questions about co-production, in the words of the Scottish Co-production "
+           "Network: every answer is made of quotes, word for word, each linked to the exact passage.")
+
+# Questions for a first-time visitor (each one is answered from the blog).
+STARTER_QUESTIONS = (
+    "How can we keep people's trust when difficult decisions are being made?",
+    "Co-production takes a lot of time. How do we hold on to its principles when time is scarce?",
+    "What can we do when the people driving a project have to step back?",
+    "What questions should we ask ourselves about trust?",
+)
+
+FRIENDLY_ERROR = ("Sorry, something went wrong while I was looking through the sources, so I can't answer "
+                  "that just now. The problem has been logged (reference {ref}). Please try again in a moment, "
+                  "or ask in a different way.")
+NO_FEEDBACK_STORE = "Feedback can't be saved on this server."
+SHOWN_QUESTION_CHARS = 400  # a refused long question is shown shortened
+
+KIND_LABELS = {"blog": "Blog post", "case-study": "Case study", "document": "Document", "guide": "Guide"}
+
+
+@dataclass
+class Turn:
+    """One question and what the guide said."""
+
+    question: str  # as asked (the validated text when it was valid)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    answer: Answer | None = None
+    markdown: str = ""  # the assistant message as shown (grows while streaming)
+    status: str = "pending"  # pending | answered | abstained | refused | error
+    source: str | None = None  # the scope it was asked in
+
+    @property
+    def shown_question(self) -> str:
+        q = self.question
+        if len(q) > SHOWN_QUESTION_CHARS:
+            q = q[:SHOWN_QUESTION_CHARS].rstrip() + f"… ({len(self.question):,} characters)"
+        return escape_md(q)
+
+    @property
+    def in_history(self) -> bool:
+        """Only questions the guide actually answered (or abstained on) inform follow-ups."""
+        return self.status in ("answered", "abstained")
+
+    def plain_answer(self) -> str:
+        if self.answer is not None:
+            return self.answer.to_text()
+        return html.unescape(_MD_UNESCAPE.sub(r"\1", self.markdown))
+
+
+_MD_UNESCAPE = re.compile(r"\\(.)")
+
+
+@dataclass
+class ChatSession:
+    """One visitor's conversation (kept per browser session by the app)."""
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    turns: list[Turn] = field(default_factory=list)
+    source: str | None = None  # source id the next questions are scoped to (None: everything read)
+    feedback_ids: dict[str, int] = field(default_factory=dict)  # turn id -> feedback record id
+    comment_turn: str | None = None  # the turn a comment will be attached to
+
+    def history(self) -> list[dict]:
+        """Earlier turns for `Guide.ask(history=...)`, oldest first."""
+        out: list[dict] = []
+        for t in self.turns:
+            if not t.in_history:
+                continue
+            out.append({"role": "user", "content": t.question})
+            out.append({"role": "assistant", "content": t.plain_answer()})
+        return out
+
+    def messages(self) -> list[dict]:
+        """The conversation for the chat widget: user text escaped so it shows exactly as typed."""
+        out: list[dict] = []
+        for t in self.turns:
+            out.append({"role": "user", "content": t.shown_question})
+            if t.markdown:
+                out.append({"role": "assistant", "content": t.markdown})
+        return out
+
+    def turn_for_message(self, index: int) -> Turn | None:
+        """The turn whose ASSISTANT message is the widget's message number `index` (else None)."""
+        i = 0
+        for t in self.turns:
+            if t.markdown and index == i + 1:
+                return t
+            i += 2 if t.markdown else 1
+        return None
+
+    @property
+    def last_answer(self) -> Answer | None:
+        for t in reversed(self.turns):
+            if t.answer is not None:
+                return t.answer
+        return None
+
+    @property
+    def last_turn(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+    def clear(self) -> None:
+        self.turns.clear()
+        self.source = None
+        self.feedback_ids.clear()
+        self.comment_turn = None
+
+
+def stream_pieces(markdown: str, words_per_piece: int = 4) -> list[str]:
+    """Cut the engine's Markdown into pieces that join back to it exactly.
+
+    Quote lines (`> “...`) are cut every few words; every other line is one piece, so a
+    partial message never shows half a link or a half-open `**`.
+    """
+    pieces: list[str] = []
+    for line in markdown.splitlines(keepends=True):
+        if line.startswith("> “"):
+            tokens = re.findall(r"\S+\s*|\s+", line)
+            for i in range(0, len(tokens), words_per_piece):
+                pieces.append("".join(tokens[i:i + words_per_piece]))
+        elif pieces and not line.strip():
+            pieces[-1] += line  # a blank line travels with the piece before it
+        else:
+            pieces.append(line)
+    return pieces
+
+
+class Chat:
+    """Answers questions for chat sessions, streaming the engine's answer in pieces."""
+
+    def __init__(self, guide: "Guide", *, store: "FeedbackStore | None" = None, pace: float = 0.0,
+                 max_stream_seconds: float = 0.6, words_per_piece: int = 4):
+        self.guide = guide
+        self.store = store
+        self.pace = pace  # seconds between streamed pieces (presentation only)
+        self.max_stream_seconds = max_stream_seconds
+        self.words_per_piece = words_per_piece
+        self.max_chars = guide.settings.max_question_chars
+        self._sources = guide.sources()
+
+    # --- sources and scope ---------------------------------------------------------------
+    def sources(self) -> list[dict]:
+        return list(self._sources)
+
+    def source(self, source_id: str | None) -> dict | None:
+        return next((s for s in self._sources if s["id"] == source_id), None)
+
+    def can_scope(self, source_id: str) -> bool:
+        return source_id in self.guide.texts
+
+    def set_scope(self, session: ChatSession, source_id: str | None) -> str:
+        """Scope the next questions to one source (None: every source read). Returns a notice."""
+        if source_id is None:
+            session.source = None
+            return "Now answering from every source the guide has read."
+        src = self.source(source_id)
+        if src is None:
+            return "That source isn't in the guide's list."
+        if not self.can_scope(source_id):
+            return (f"The guide knows “{src['title']}” only by its link: it hasn't read its text, so it can't "
+                    "quote it. Open the link to read it.")
+        session.source = source_id
+        return f"Next questions will be answered only from “{src['title']}”."
+
+    def scope_markdown(self, session: ChatSession) -> str:
+        src = self.source(session.source) if session.source else None
+        if src is None:
+            return "**Answering from:** every source the guide has read."
+        return f"**Answering only from:** {escape_md(src['title'])}"
+
+    # --- asking --------------------------------------------------------------------------
+    def stream(self, session: ChatSession, question: object) -> Iterator[str]:
+        """Ask `question` in `session`; yields the assistant message as it grows.
+
+        The first yield comes before the engine is asked (the question is on screen, the answer
+        is not yet): it is the empty string. The last yield is the whole message.
+        """
+        raw = question if isinstance(question, str) else ""
+        turn = Turn(question=raw.strip(), source=session.source)
+        session.turns.append(turn)
+        try:
+            from .engine import validate_question
+
+            turn.question = validate_question(question, self.max_chars)
+        except QuestionError as exc:
+            turn.status = "refused"
+            turn.markdown = f"**{escape_md(str(exc))}**"
+            yield turn.markdown
+            return
+        yield ""  # the question is shown; the answer is on its way
+
+        history = session.history()  # earlier answered turns (this one is still pending)
+        try:
+            answer = self.guide.ask(turn.question, history=history, source=session.source)
+            full = self.render(answer, session.source)
+        except QuestionError as exc:
+            turn.status = "refused"
+            turn.markdown = f"**{escape_md(str(exc))}**"
+            yield turn.markdown
+            return
+        except Exception as exc:  # noqa: BLE001 — anything at all becomes a friendly message
+            ref = uuid.uuid4().hex[:8]
+            kind = "guide error" if isinstance(exc, GuideError) else "unexpected error"
+            log.exception("%s answering %r (reference %s, session %s)", kind, turn.question[:200], ref,
+                          session.id[:8])
+            turn.status = "error"
+            turn.markdown = escape_md(FRIENDLY_ERROR.format(ref=ref))
+            yield turn.markdown
+            return
+
+        turn.answer = answer
+        turn.status = "abstained" if answer.abstained else "answered"
+        pieces = stream_pieces(full, self.words_per_piece)
+        delay = min(self.pace, self.max_stream_seconds / max(1, len(pieces))) if self.pace else 0.0
+        for i, piece in enumerate(pieces):
+            if delay and i:
+                time.sleep(delay)
+            turn.markdown += piece
+            yield turn.markdown
+        if turn.markdown != full:  # pragma: no cover - the pieces always join back to the rendering
+            turn.markdown = full
+            yield turn.markdown
+
+    def ask(self, session: ChatSession, question: object) -> Turn:
+        """Ask without streaming; returns the finished turn."""
+        for _ in self.stream(session, question):
+            pass
+        return session.turns[-1]
+
+    def render(self, answer: Answer, source_id: str | None = None) -> str:
+        """The assistant message for an answer: the engine's Markdown, with a note of the scope."""
+        out = answer.to_markdown()
+        src = self.source(source_id) if source_id else None
+        if src is not None:
+            out = f"*Answering only from:* {escape_md(src['title'])}\n\n" + out
+        if answer.abstained:
+            hint = "Try one of those topics, or" if answer.nearest_topics else "You could"
+            out += (f"\n\n*Rather than guess, the guide only answers with what its sources say. {hint} "
+                    "look through the Explore case studies tab.*")
+        return out
+
+    # --- panels (HTML, every value escaped) ------------------------------------------------
+    def sources_panel_html(self, session: ChatSession) -> str:
+        turn = next((t for t in reversed(session.turns) if t.answer is not None), None)
+        if turn is None:
+            return _panel("Sources", "<p class='guide-muted'>The passages quoted in an answer will be listed here, "
+                                     "each with a link that opens the source at that exact passage.</p>")
+        a = turn.answer
+        body: list[str] = [f"<p class='guide-asked'>For: “{_e(_short(turn.question, 160))}”</p>"]
+        if a.rewritten:
+            body.append(f"<p class='guide-query'><strong>Searched for:</strong> {_e(a.query)}</p>")
+        if a.abstained:
+            body.append("<p>No passage was close enough to the question to quote, so the guide did not answer.</p>")
+            if a.nearest_topics:
+                body.append("<p>Nearest topics it covers:</p><ul>"
+                            + "".join(f"<li>{_e(t)}</li>" for t in a.nearest_topics) + "</ul>")
+            return _panel("Sources", "".join(body))
+        items = []
+        for q in a.quotes:
+            link = _safe_url(q.link)
+            chip = (f"<a class='guide-chip' href='{link}' target='_blank' rel='noopener noreferrer' "
+                    f"title='Open the source at this passage'>[{q.marker}]</a>" if link
+                    else f"<span class='guide-chip'>[{q.marker}]</span>")
+            badge = ("<span class='guide-badge guide-verified' title='Checked word for word against the stored "
+                     "source'>✓ verified</span>" if q.verified else "")
+            kind = (self.source(q.source_id) or {}).get("kind", "")
+            meta = " · ".join(_e(x) for x in (q.organisation, KIND_LABELS.get(kind, kind)) if x)
+            items.append(
+                "<li class='guide-source'>"
+                f"<div class='guide-source-head'>{chip} <span class='guide-title'>{_e(q.title)}</span> {badge}</div>"
+                f"<div class='guide-section'>{_e(q.section)}</div>"
+                + (f"<div class='guide-org'>{meta}</div>" if meta else "")
+                + f"<div class='guide-excerpt'>“{_e(_short(q.text, 110))}”</div>"
+                + (f"<a class='guide-open' href='{link}' target='_blank' rel='noopener noreferrer'>"
+                   "Open at this passage ↗</a>" if link else "")
+                + "</li>"
+            )
+        body.append("<ol class='guide-sources'>" + "".join(items) + "</ol>")
+        related = self.related_case_studies(a)
+        if related:
+            body.append("<h4>Related case studies</h4>" + _related_list(related))
+        return _panel("Passages used", "".join(body))
+
+    def related_case_studies(self, answer: Answer | None) -> list[dict]:
+        """Case studies linked to the current answer, each with the reason that links them."""
+        if answer is None or answer.abstained:
+            return []
+        cited = {q.source_id for q in answer.quotes}
+        out: dict[str, dict] = {}
+        for r in answer.further_reading:
+            src = r.source and self.source(r.source.get("id"))
+            if src and src["id"] not in cited and src["id"] not in out:
+                out[src["id"]] = {"source": src, "reason": (
+                    f"The blog recommends it as further reading in “{r.quote.section}”, the section this answer "
+                    "quotes.")}
+        by_section: dict[str, list[int]] = {}
+        for q in answer.quotes:
+            by_section.setdefault(q.section, []).append(q.marker)
+        for s in self._sources:
+            sec = s.get("linked_from")
+            if sec in by_section and s["id"] not in cited and s["id"] not in out:
+                markers = ", ".join(f"[{m}]" for m in by_section[sec])
+                reason = f"Linked from “{sec}”, the section quote {markers} comes from."
+                out[s["id"]] = {"source": s, "reason": reason}
+        return list(out.values())
+
+    def related_html(self, session: ChatSession) -> str:
+        a = session.last_answer
+        if a is None:
+            return _panel("Related to your last answer", "<p class='guide-muted'>Ask a question in the Chat tab: "
+                                                        "the case studies linked to its answer will show here.</p>")
+        related = self.related_case_studies(a)
+        if not related:
+            why = ("Your last question wasn't answered from the sources, so no case study is linked to it."
+                   if a.abstained else "No case study is linked to the passages of your last answer.")
+            return _panel("Related to your last answer", f"<p class='guide-muted'>{why}</p>")
+        return _panel("Related to your last answer", _related_list(related))
+
+    def source_card_html(self, s: dict) -> str:
+        url = _safe_url(s.get("url"))
+        status = ("<span class='guide-badge guide-verified'>Read: its text is in the index</span>" if s.get("indexed")
+                  else "<span class='guide-badge guide-linkonly'>Known only by link: not read yet</span>")
+        rows = [f"<div class='guide-title'>{_e(s['title'])}</div>",
+                "<div class='guide-org'>" + " · ".join(_e(x) for x in (
+                    s.get("organisation"), KIND_LABELS.get(s.get("kind", ""), s.get("kind"))) if x) + "</div>"]
+        if s.get("about"):
+            rows.append(f"<div class='guide-about'>{_e(s['about'])}</div>")
+        if s.get("linked_from"):
+            rows.append(f"<div class='guide-section'>Linked from the blog section “{_e(s['linked_from'])}”</div>")
+        rows.append(f"<div>{status}</div>")
+        if url:
+            rows.append(f"<a class='guide-open' href='{url}' target='_blank' rel='noopener noreferrer'>"
+                        f"{_e(url)} ↗</a>")
+        return "<div class='guide-card'>" + "".join(rows) + "</div>"
+
+    # --- feedback ------------------------------------------------------------------------
+    def record_feedback(self, session: ChatSession, message_index: int, liked: object) -> str:
+        """Store a thumbs up/down (liked True/False; "" clears it) for the answer at `message_index`."""
+        turn = session.turn_for_message(int(message_index))
+        if turn is None:
+            return "That message can't be rated."
+        rating = "up" if liked is True else "down" if liked is False else "cleared"
+        if self.store is None:
+            return NO_FEEDBACK_STORE
+        try:
+            rid = session.feedback_ids.get(turn.id)
+            if rid is None and rating == "cleared":
+                return "Rating removed."
+            if rid is None:
+                session.feedback_ids[turn.id] = self.store.add(rating=rating, **self._record(session, turn))
+            else:
+                self.store.update(rid, rating=rating)
+        except GuideError as exc:
+            log.warning("feedback not saved: %s", exc)
+            return f"Sorry, your feedback could not be saved ({exc})."
+        session.comment_turn = turn.id
+        return {"up": "Thanks, saved: 👍 helpful.", "down": "Thanks, saved: 👎 not helpful.",
+                "cleared": "Rating removed."}[rating]
+
+    def add_comment(self, session: ChatSession, comment: object) -> str:
+        """Attach a comment to the answer rated last (or, if none was rated, the latest answer)."""
+        text = comment.strip() if isinstance(comment, str) else ""
+        if not text:
+            return "Type a comment first."
+        turn = next((t for t in session.turns if t.id == session.comment_turn), None)
+        if turn is None:
+            turn = next((t for t in reversed(session.turns) if t.markdown), None)
+        if turn is None:
+            return "Ask a question first: comments are about an answer."
+        if self.store is None:
+            return NO_FEEDBACK_STORE
+        try:
+            rid = session.feedback_ids.get(turn.id)
+            if rid is None:
+                session.feedback_ids[turn.id] = self.store.add(comment=text, **self._record(session, turn))
+            else:
+                self.store.update(rid, comment=text)
+        except GuideError as exc:
+            log.warning("comment not saved: %s", exc)
+            return str(exc) if "limit" in str(exc) else f"Sorry, your comment could not be saved ({exc})."
+        return "Thanks, your comment was saved."
+
+    def _record(self, session: ChatSession, turn: Turn) -> dict:
+        a = turn.answer
+        sources = []
+        if a is not None:
+            sources = [{"marker": q.marker, "source_id": q.source_id, "title": q.title, "section": q.section,
+                        "url": q.url, "link": q.link, "verified": q.verified, "text": q.text} for q in a.quotes]
+        return {"session_id": session.id, "turn_id": turn.id, "question": turn.question,
+                "query": a.query if a else None, "answer": turn.plain_answer(),
+                "abstained": a.abstained if a else None, "sources": sources}
+
+    # --- about -----------------------------------------------------------------------------
+    def about_markdown(self) -> str:
+        read = [s for s in self._sources if s.get("indexed")]
+        link_only = [s for s in self._sources if not s.get("indexed")]
+        lines = [
+            f"**{TITLE}** answers questions from practitioners working on co-production. It does not write "
+            "its own text: every answer is made of sentences quoted word for word from what it has read, each "
+            "checked against the stored source (✓ verified) and linked to the exact passage. When its sources "
+            "don't cover a question, it says so instead of guessing.",
+            "",
+            f"**What it has read ({len(read)}):**",
+        ]
+        for s in read:
+            org = f" — {escape_md(s['organisation'])}" if s.get("organisation") else ""
+            lines.append(f"- {escape_md(s['title'])}{org}")
+        if link_only:
+            lines += ["", f"**Known only by link ({len(link_only)}):** the case studies the blog points to. The guide "
+                          "can suggest them but cannot quote them."]
+            lines += [f"- {escape_md(s['title'])}" for s in link_only]
+        lines += ["", "Ratings and comments you leave are stored on this server only, with the question and "
+                      "answer they are about. Nothing is sent anywhere else."]
+        return "\n".join(lines)
+
+
+def _e(text: object) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _safe_url(url: str | None) -> str | None:
+    """Only http(s) links, attribute-escaped."""
+    if not url or not re.match(r"^https?://", url, re.I):
+        return None
+    return html.escape(url, quote=True)
+
+
+def _panel(title: str, body: str) -> str:
+    return f"<section class='guide-panel'><h3>{_e(title)}</h3>{body}</section>"
+
+
+def _related_list(related: list[dict]) -> str:
+    items = []
+    for r in related:
+        s = r["source"]
+        url = _safe_url(s.get("url"))
+        title = (f"<a href='{url}' target='_blank' rel='noopener noreferrer'>{_e(s['title'])} ↗</a>" if url
+                 else _e(s["title"]))
+        status = "read by the guide" if s.get("indexed") else "known only by link (not read yet)"
+        items.append(
+            f"<li class='guide-related'><div class='guide-title'>{title}</div>"
+            + (f"<div class='guide-org'>{_e(s.get('organisation'))}</div>" if s.get("organisation") else "")
+            + (f"<div class='guide-about'>{_e(s['about'])}</div>" if s.get("about") else "")
+            + f"<div class='guide-reason'><strong>Why:</strong> {_e(r['reason'])}</div>"
+            + f"<div class='guide-muted'>{_e(status)}</div></li>"
+        )
+    return "<ul class='guide-related-list'>" + "".join(items) + "</ul>"

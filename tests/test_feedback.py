@@ -1,0 +1,160 @@
+"""The feedback store (guide/feedback.py) and `guide feedback export`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from guide.feedback import MAX_COMMENT_CHARS, FeedbackError, FeedbackStore
+
+SOURCES = [{"marker": 1, "title": "Facing the challenges of co-production in difficult times",
+            "link": "https://coproductionscotland.org.uk/news/x#:~:text=Trust", "verified": True}]
+
+
+def record(i: int, who: str = "t") -> dict:
+    """A record whose every field says which writer and which number it is (to catch interleaving)."""
+    tag = f"{who}-{i}"
+    return dict(session_id=f"session-{who}", turn_id=tag, question=f"question {tag}", answer=f"answer {tag}",
+                query=f"query {tag}", abstained=i % 2 == 0, rating="up" if i % 3 else "down",
+                comment=f"comment {tag}", sources=[{"marker": 1, "text": f"quote {tag}"}])
+
+
+def assert_whole(r: dict) -> None:
+    tag = r["turn_id"]
+    assert r["session_id"] == "session-" + tag.rsplit("-", 1)[0]
+    assert (r["question"], r["answer"], r["query"], r["comment"]) == (
+        f"question {tag}", f"answer {tag}", f"query {tag}", f"comment {tag}")
+    assert r["sources"] == [{"marker": 1, "text": f"quote {tag}"}]
+
+
+def test_a_record_is_stored_whole_in_a_wal_database(tmp_path):
+    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
+    rid = store.add(session_id="s", turn_id="t1", question="How do we keep trust?", answer="“Trust is…” [1]",
+                    query="trust", abstained=False, rating="up", comment="  useful  ", sources=SOURCES)
+    assert store.journal_mode() == "wal"
+    r = store.get(rid)
+    assert r["question"] == "How do we keep trust?" and r["answer"] == "“Trust is…” [1]"
+    assert r["rating"] == "up" and r["comment"] == "useful" and r["abstained"] is False
+    assert r["sources"] == SOURCES and r["created_at"] and r["updated_at"] is None
+
+
+def test_a_rating_or_comment_can_be_changed_and_bad_values_are_refused(tmp_path):
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    rid = store.add(session_id="s", turn_id="t", question="q", answer="a", rating="up")
+    store.update(rid, rating="down", comment="missed the point")
+    r = store.get(rid)
+    assert (r["rating"], r["comment"]) == ("down", "missed the point") and r["updated_at"]
+    with pytest.raises(FeedbackError, match="rating must be one of"):
+        store.add(session_id="s", turn_id="t", question="q", answer="a", rating="meh")
+    with pytest.raises(FeedbackError, match=f"the limit is {MAX_COMMENT_CHARS:,}"):
+        store.update(rid, comment="x" * (MAX_COMMENT_CHARS + 1))
+    with pytest.raises(FeedbackError, match="no feedback record"):
+        store.update(rid + 100, rating="up")
+    assert store.count() == 1 and store.get(rid)["comment"] == "missed the point"
+
+
+def test_concurrent_threads_never_lose_or_interleave_a_record(tmp_path):
+    path = tmp_path / "feedback.sqlite3"
+    stores = [FeedbackStore(path) for _ in range(2)]  # two app instances on one file, too
+    errors: list[BaseException] = []
+
+    def writer(w: int) -> None:
+        try:
+            for i in range(25):
+                store = stores[w % 2]
+                rid = store.add(**record(i, f"w{w}"))
+                if i % 5 == 0:
+                    store.update(rid, comment=f"comment w{w}-{i}")  # same value: updates stay in their row
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    records = FeedbackStore(path).records()
+    assert len(records) == 200
+    assert len({r["turn_id"] for r in records}) == 200
+    for r in records:
+        assert_whole(r)
+
+
+def _process_writer(path: str, who: str, n: int) -> None:
+    store = FeedbackStore(path)
+    for i in range(n):
+        store.add(**record(i, who))
+
+
+def test_concurrent_processes_never_lose_or_interleave_a_record(tmp_path):
+    path = str(tmp_path / "feedback.sqlite3")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_process_writer, args=(path, f"p{k}", 30)) for k in range(3)]
+    for p in procs:
+        p.start()
+    _process_writer(path, "main", 30)
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    records = FeedbackStore(path).records()
+    assert len(records) == 120
+    for r in records:
+        assert_whole(r)
+
+
+def test_export_writes_csv_and_json_that_read_back(tmp_path):
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    store.add(session_id="s", turn_id="t1", question="How, “exactly”,\nshould we start?", answer="a\n“b”",
+              rating="up", comment="=HYPERLINK(\"http://evil\")", sources=SOURCES)
+    store.add(session_id="s", turn_id="t2", question="q2", answer="a2", rating="down")
+    assert store.export(tmp_path / "out.json", "json") == 2
+    data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert [d["turn_id"] for d in data] == ["t1", "t2"]
+    assert data[0]["question"] == "How, “exactly”,\nshould we start?" and data[0]["sources"] == SOURCES
+    assert store.export(tmp_path / "out.csv", "csv") == 2
+    with open(tmp_path / "out.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[0]["question"] == "How, “exactly”,\nshould we start?"
+    assert json.loads(rows[0]["sources"]) == SOURCES
+    assert rows[0]["comment"].startswith("'=")  # a spreadsheet shows it as text, never runs it
+    assert rows[1]["rating"] == "down" and rows[1]["comment"] == ""
+    with pytest.raises(FeedbackError, match="csv or json"):
+        store.export(tmp_path / "out.xml", "xml")
+
+
+def test_guide_feedback_export_command(tmp_path):
+    from guide.cli import main
+    from guide.settings import Settings
+
+    store = FeedbackStore(Settings.from_env().feedback_db)  # GUIDE_DATA_DIR points to a temp dir
+    store.add(session_id="s", turn_id="t", question="q", answer="a", rating="up", sources=SOURCES)
+    runner = CliRunner()
+    out = tmp_path / "exports" / "fb.csv"
+    result = runner.invoke(main, ["feedback", "export", "--format", "csv", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "wrote 1 feedback record to" in result.output
+    assert list(csv.DictReader(out.open(encoding="utf-8")))[0]["rating"] == "up"
+    result = runner.invoke(main, ["feedback", "export", "--out", str(tmp_path / "fb.json")])
+    assert result.exit_code == 0 and json.loads((tmp_path / "fb.json").read_text())[0]["question"] == "q"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_an_unwritable_data_dir_is_a_clear_error(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(FeedbackError, match="GUIDE_DATA_DIR"):
+        FeedbackStore(locked / "sub" / "feedback.sqlite3")
+
+
+def test_an_unusable_data_path_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(FeedbackError, match="GUIDE_DATA_DIR"):
+        FeedbackStore(blocker / "feedback.sqlite3")
