@@ -26,7 +26,8 @@ browser:
 	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 run: $(STAMP)
-	$(GUIDE) serve --build-if-missing
+	$(GUIDE) ingest
+	$(GUIDE) serve
 
 test: $(STAMP) browser
 	$(PY) -m pytest
