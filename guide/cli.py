@@ -41,6 +41,14 @@ class GuideGroup(click.Group):
         except GuideError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_ERROR)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: one line for the user, the traceback on request
+            if os.environ.get("GUIDE_DEBUG"):
+                raise
+            click.echo(f"error: unexpected failure ({type(exc).__name__}: {exc}). "
+                       "Run again with GUIDE_DEBUG=1 to see the details, and please report it.", err=True)
+            sys.exit(EXIT_ERROR)
 
 
 @click.group(cls=GuideGroup)
