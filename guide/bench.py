@@ -127,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-app", action="store_true", help="skip the web app timings")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    for k, v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-                 "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}.items():
-        os.environ.setdefault(k, v)
+    from .settings import offline_environment
+
+    offline_environment()
     with tempfile.TemporaryDirectory(prefix="guide-bench-") as d:
         tmp = Path(d)
         out = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},

@@ -66,11 +66,9 @@ def bench_app(n_questions: int = 10, *, settings=None, pace: float = SERVE_PACE)
     """Start the app, ask `n_questions` through it, return timings (milliseconds)."""
     import os
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from .settings import offline_environment
+
+    offline_environment()
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from gradio_client import Client
 

