@@ -18,7 +18,7 @@ import numpy as np
 
 from .chunking import Chunk, Span
 from .corpus import Source
-from .coverage import answer_type, fits_type, missing_names
+from .coverage import answer_type, fits_type, haystack, missing_names
 from .quotes import Quote, make_quote, passage_link
 from .retrieval import Hit
 from .text import content_terms
@@ -174,6 +174,7 @@ class Composer:
         self.embed_documents = embed_documents
         self.threshold = threshold
         self.max_quotes = max_quotes
+        self._all_text = haystack(list(texts.values()))
         self.section_index: dict[tuple[str, str], list[Chunk]] = {}
         self.openings: dict[str, Chunk] = {}  # each source's first passage
         df: dict[str, int] = {}
@@ -264,7 +265,7 @@ class Composer:
         cands = self.candidates(self._with_intent_passages(hits, question), query_vec, query, question)
         grounding = self.grounding(cands)
         kind = answer_type(question)
-        missing = missing_names(question, list(self.texts.values()))
+        missing = missing_names(question, self._all_text)
         support = None
         if rewritten and own_terms and own_vec is not None and cands:
             # A follow-up that brings its own topic must be supported on that topic too.

@@ -42,10 +42,14 @@ def named_terms(question: str) -> list[str]:
     return [n for n in names if n]
 
 
-def missing_names(question: str, source_texts: list[str]) -> list[str]:
-    """Named things in the question that no read source mentions (case-insensitive)."""
-    haystack = "\n".join(source_texts).lower()
-    return [n for n in named_terms(question) if n.lower() not in haystack]
+def haystack(source_texts: list[str]) -> str:
+    """All read text, lower-cased once, for `missing_names` (build it when the texts load)."""
+    return "\n".join(source_texts).lower()
+
+
+def missing_names(question: str, all_text: str) -> list[str]:
+    """Named things in the question that the read sources (`haystack(...)`) never mention."""
+    return [n for n in named_terms(question) if n.lower() not in all_text]
 
 
 def answer_type(question: str) -> str | None:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from guide.coverage import answer_type, fits_type, missing_names, named_terms
+from guide.coverage import answer_type, fits_type, haystack, missing_names, named_terms
 
-SOURCES = ["Co-production Week Scotland this year is all about how we embed co-production."]
+SOURCES = haystack(["Co-production Week Scotland this year is all about how we embed co-production."])
 
 
 def test_named_terms_ignore_sentence_starts():
