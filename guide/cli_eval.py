@@ -1,11 +1,116 @@
-"""`guide eval` (thin wiring over guide.evals)."""
+"""`guide eval`: thin wiring over guide.evaluate, guide.scifact and guide.report."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
+
+from .settings import REPO_ROOT
+
+DEV_SET = REPO_ROOT / "evals" / "dev.jsonl"
+THRESHOLDS = REPO_ROOT / "evals" / "thresholds.toml"
+EXIT_GATE = 1  # a metric fell below (or above) its threshold
 
 
 @click.command("eval")
-def eval_command() -> None:
-    """Run answer-quality evals on question sets."""
-    raise click.ClickException("evals are not built yet")
+@click.option("--questions", "questions", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A question file (JSON lines, see evals/README.md). Repeatable. Default: evals/dev.jsonl.")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Folder for report.json, report.md and report.png. Default: evals/reports/<time>-<kind>/.")
+@click.option("--compare", "compare_with", type=click.Path(exists=True), default=None,
+              help="A previous report (its report.json or folder) to show the change against.")
+@click.option("--thresholds", "thresholds", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Thresholds file (default: evals/thresholds.toml). Exit 1 when a metric misses its threshold.")
+@click.option("--no-gate", is_flag=True, help="Report only: do not check thresholds.")
+@click.option("--benchmark", type=click.Choice(["scifact"]), default=None,
+              help="Run the public SciFact benchmark instead of question sets.")
+@click.option("--full", is_flag=True, help="SciFact: all 300 claims and 5,183 abstracts (the default).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="SciFact: a fixed-seed slice of this many claims, their abstracts and some distractors.")
+@click.option("--seed", type=int, default=13, show_default=True, help="SciFact: seed of the slice and the bootstrap.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def eval_command(questions, out, compare_with, thresholds, no_gate, benchmark, full, limit, seed, no_progress) -> None:
+    """Run answer-quality evals: question sets through the guide's ask path (the web chat's),
+    or the SciFact benchmark. Writes JSON, Markdown and a chart; exit 1 when the gate fails."""
+    from .cli import _settings
+    from .evaluate import compare, evaluate, gate, load_thresholds
+    from .report import default_out_dir, load_report, write_report
+
+    settings = _settings()
+    progress = not no_progress
+    previous = load_report(Path(compare_with)) if compare_with else None
+    kind = "scifact" if benchmark else "questions"
+    if previous is not None and previous.get("kind") != kind:
+        from .errors import SettingsError
+
+        raise SettingsError(f"{compare_with} is a {previous.get('kind')} report and this run is {kind}: "
+                            f"compare like with like.")
+    thresholds_path = Path(thresholds) if thresholds else THRESHOLDS
+    if benchmark == "scifact":
+        if questions:
+            raise click.UsageError("--questions and --benchmark are separate runs; give one of them.")
+        from .scifact import headline, run_benchmark
+
+        result = run_benchmark(settings, limit=None if full else limit, seed=seed, progress=progress)
+        totals = headline(result)
+        section = "scifact"
+        # Published-number thresholds only mean something on the full set.
+        check = not no_gate and result["full"] and thresholds_path.exists()
+    else:
+        if full or limit:
+            raise click.UsageError("--full and --limit apply to --benchmark scifact.")
+        guide = _open_guide(settings)
+        paths = [Path(q) for q in questions] or [DEV_SET]
+        result = evaluate(guide, paths, progress=progress)
+        totals = result["totals"]
+        section = "questions"
+        check = not no_gate and thresholds_path.exists()
+    if check:
+        result["gate"] = gate(totals, load_thresholds(thresholds_path, section)) | {"file": str(thresholds_path)}
+    if previous is not None:
+        result["compared_with"] = str(compare_with)
+        result["comparison"] = compare(result, previous)
+    out_dir = Path(out) if out else default_out_dir(result["kind"])
+    paths_written = write_report(result, out_dir)
+    _print_summary(result, totals)
+    click.echo(f"report: {paths_written['md']}  (also report.json, report.png in {out_dir})")
+    g = result.get("gate")
+    if g and not g["passed"]:
+        for c in g["checks"]:
+            if not c["ok"]:
+                sign = ">=" if c["kind"] == "min" else "<="
+                click.echo(f"gate failed: {c['metric']} = {c['value']} (needs {sign} {c['bound']}) {c['note']}".rstrip(),
+                           err=True)
+        sys.exit(EXIT_GATE)
+
+
+def _open_guide(settings):
+    from .engine import Guide, ingest
+    from .errors import IndexMissingError
+
+    try:
+        guide = Guide.open(settings)
+    except IndexMissingError:
+        click.echo("no index yet: building it (guide ingest) ...", err=True)
+        ingest(settings)
+        guide = Guide.open(settings)
+    if guide.stale:
+        click.echo("note: the corpus changed since the index was built; run `guide ingest` to evaluate the current corpus.",
+                   err=True)
+    return guide
+
+
+def _print_summary(result: dict, totals: dict) -> None:
+    from .report import fmt
+
+    comp = result.get("comparison", {})
+    for k, v in totals.items():
+        if isinstance(v, dict):
+            continue
+        change = f"  ({comp[k]['delta']:+.3f})" if k in comp else ""
+        click.echo(f"{k:40} {fmt(v)}{change}")
+    g = result.get("gate")
+    if g:
+        click.echo(f"gate: {'passed' if g['passed'] else 'FAILED'} ({g['file']})")

@@ -1,0 +1,236 @@
+"""Running question sets through the guide and scoring the answers.
+
+Every question goes through `Guide.ask(question, history=..., source=None)`, the path the
+web chat uses. Question files use the shared format (guide/questions.py, evals/README.md);
+any file in that format works. Scores come from the pure functions in guide/metrics.py.
+
+    result = evaluate(guide, [Path("evals/dev.jsonl")])
+    result["gate"] = gate(result["totals"], load_thresholds(Path("evals/thresholds.toml")))
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from . import metrics as M
+from .errors import GuideError, SettingsError
+from .questions import EvalQuestion, load_questions
+
+HIT_KS = (1, 3, 5)
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    name: str
+    path: Path
+    questions: list[EvalQuestion]
+
+
+def load_sets(paths: Sequence[Path]) -> list[QuestionSet]:
+    """Load each file (named by its stem; a repeated stem gets its parent folder's name too)."""
+    sets: list[QuestionSet] = []
+    names: set[str] = set()
+    for p in paths:
+        p = Path(p)
+        name = p.stem
+        if name in names:
+            name = f"{p.parent.name}/{p.stem}"
+        n, base = 2, name
+        while name in names:
+            name, n = f"{base}#{n}", n + 1
+        names.add(name)
+        sets.append(QuestionSet(name, p, load_questions(p)))
+    return sets
+
+
+# --- one answer -----------------------------------------------------------------------------
+def shown_quotes(answer) -> list:
+    """Every quote the user sees: the answer's quotes, the questions to reflect on and the
+    further-reading lines (all are presented as the source's own words)."""
+    return list(answer.quotes) + list(answer.key_questions) + [r.quote for r in answer.further_reading]
+
+
+def source_keys(manifest) -> dict[str, str]:
+    """Ways a question file may name a source (its URL or its id) -> the source id."""
+    keys: dict[str, str] = {}
+    for s in manifest.sources:
+        keys[M.canonical_url(s.id)] = s.id
+        if s.url:
+            keys[M.canonical_url(s.url)] = s.id
+    return keys
+
+
+def resolve_sources(names: Iterable[str], keys: dict[str, str]) -> list[str]:
+    """Expected sources as ids; a name the guide does not know stays as written (it can never match)."""
+    return M.dedupe(keys.get(M.canonical_url(n), n) for n in names if n.strip())
+
+
+def ranked_sources(answer) -> list[str]:
+    """Sources cited by the answer, in the order of their first quote."""
+    return M.dedupe(q.source_id for q in sorted(answer.quotes, key=lambda q: q.marker))
+
+
+def score_answer(q: EvalQuestion, answer, *, keys: dict[str, str], texts: dict[str, str],
+                 urls: dict[str, str | None]) -> dict:
+    """The per-question row (pure: the answer is already made)."""
+    shown = shown_quotes(answer)
+    expected = resolve_sources(q.sources, keys)
+    ranked = ranked_sources(answer)
+    row: dict = {
+        "abstained": bool(answer.abstained),
+        "grounding": float(answer.grounding),
+        "query": answer.query,
+        "rewritten": bool(answer.rewritten),
+        "cited_sources": ranked,
+        "shown": [
+            {
+                "text": s.text, "source_id": s.source_id, "kind": s.kind, "marker": s.marker,
+                "verbatim": M.in_corpus(s.text, texts.values()),
+                "citation_ok": M.citation_correct(s.text, s.source_id, s.link or s.url, texts, urls),
+            }
+            for s in shown
+        ],
+    }
+    if q.answerable and expected:
+        rank = M.first_relevant_rank(ranked, expected)
+        row["source_rank"] = rank
+        for k in HIT_KS:
+            row[f"source_hit_at_{k}"] = M.hit_at_k(ranked, expected, k)
+        row["source_rr"] = M.reciprocal_rank(ranked, expected)
+    if q.answerable and q.quotes:
+        texts_shown = [s.text for s in shown]
+        row["quote_recall"] = M.quote_recall(q.quotes, texts_shown)
+        row["quotes_missed"] = [e for e in q.quotes if not any(M.span_found(e, t) for t in texts_shown)]
+    return row
+
+
+def ask_one(guide, q: EvalQuestion, set_name: str, *, keys, texts, urls) -> dict:
+    base = {"set": set_name, "id": q.id, "question": q.question, "answerable": q.answerable,
+            "history_turns": len(q.history), "expected_sources": list(q.sources), "expected_quotes": list(q.quotes)}
+    t0 = time.perf_counter()
+    try:
+        answer = guide.ask(q.question, history=[dict(t) for t in q.history], source=None)
+    except GuideError as exc:  # e.g. an over-long question: a failure of this row, not of the run
+        return base | {"error": f"{type(exc).__name__}: {exc}", "latency_ms": (time.perf_counter() - t0) * 1000}
+    latency = (time.perf_counter() - t0) * 1000
+    return base | {"error": None, "latency_ms": latency} | score_answer(q, answer, keys=keys, texts=texts, urls=urls)
+
+
+def run_sets(guide, sets: Sequence[QuestionSet], *, progress: bool = True) -> list[dict]:
+    from tqdm import tqdm
+
+    keys = source_keys(guide.manifest)
+    urls = {s.id: s.url for s in guide.manifest.sources}
+    texts = dict(guide.texts)
+    total = sum(len(s.questions) for s in sets)
+    rows: list[dict] = []
+    with tqdm(total=total, desc="asking", unit="question", disable=not progress, leave=False) as bar:
+        for qs in sets:
+            for q in qs.questions:
+                bar.set_postfix_str(f"{qs.name}:{q.id}", refresh=False)
+                rows.append(ask_one(guide, q, qs.name, keys=keys, texts=texts, urls=urls))
+                bar.update(1)
+    return rows
+
+
+# --- totals -------------------------------------------------------------------------------
+def summarise(rows: Sequence[dict]) -> dict:
+    """Totals over rows. Rates are None when they cannot be measured on these rows."""
+    ok = [r for r in rows if not r.get("error")]
+    answerable = [r for r in ok if r["answerable"]]
+    unanswerable = [r for r in ok if not r["answerable"]]
+    shown = [s for r in ok for s in r["shown"]]
+    t: dict = {
+        "questions": len(rows),
+        "answerable": sum(1 for r in rows if r["answerable"]),
+        "unanswerable": sum(1 for r in rows if not r["answerable"]),
+        "errors": len(rows) - len(ok),
+    }
+    src_rows = applicable(rows, "source_hit_at_1", "expected_sources")
+    for k in HIT_KS:
+        t[f"source_hit_at_{k}"] = M.mean(r.get(f"source_hit_at_{k}", 0.0) for r in src_rows)
+    t["source_mrr"] = M.mean(r.get("source_rr", 0.0) for r in src_rows)
+    t["quote_recall"] = M.mean(r.get("quote_recall", 0.0) for r in applicable(rows, "quote_recall", "expected_quotes"))
+    t["shown_quotes"] = len(shown)
+    t["verbatim_rate"] = M.mean(1.0 if s["verbatim"] else 0.0 for s in shown)
+    t["citation_precision"] = M.mean(1.0 if s["citation_ok"] else 0.0 for s in shown)
+    t.update(M.abstention_scores([r["abstained"] for r in ok], [r["answerable"] for r in ok]))
+    t["grounding_answerable"] = M.distribution([r["grounding"] for r in answerable])
+    t["grounding_unanswerable"] = M.distribution([r["grounding"] for r in unanswerable])
+    t.update(M.latency_summary([r["latency_ms"] for r in rows]))
+    return t
+
+
+def applicable(rows: Sequence[dict], key: str, expected: str) -> list[dict]:
+    """Rows a metric applies to. A question that errored counts (as a miss, scored 0) wherever
+    it would have applied: answerable, with expected sources / quotes."""
+    return [r for r in rows if key in r or (r.get("error") and r["answerable"] and r[expected])]
+
+
+def evaluate(guide, paths: Sequence[Path], *, progress: bool = True) -> dict:
+    """Run every question file through the guide; rows, totals, and totals per file."""
+    sets = load_sets(paths)
+    t0 = time.perf_counter()
+    rows = run_sets(guide, sets, progress=progress)
+    s = guide.settings
+    return {
+        "kind": "questions",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "sets": [{"name": qs.name, "path": str(qs.path), "questions": len(qs.questions)} for qs in sets],
+        "guide": {
+            "model_id": getattr(guide.embedder, "model_id", None),
+            "index": {k: v for k, v in dict(guide.index_info or {}).items() if k in ("collection", "fingerprint", "built_at", "chunks")},
+            "index_stale": bool(getattr(guide, "stale", False)),
+            "top_k": s.top_k, "max_quotes": s.max_quotes, "abstain_threshold": s.abstain_threshold,
+        },
+        "seconds": round(time.perf_counter() - t0, 2),
+        "totals": summarise(rows),
+        "per_set": {qs.name: summarise([r for r in rows if r["set"] == qs.name]) for qs in sets} if len(sets) > 1 else {},
+        "rows": rows,
+    }
+
+
+# --- the gate -----------------------------------------------------------------------------
+def load_thresholds(path: Path, section: str = "questions") -> dict[str, dict[str, float]]:
+    """{"min": {...}, "max": {...}} from `[<section>.min]` / `[<section>.max]` tables."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: thresholds file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+    sect = data.get(section, {})
+    out: dict[str, dict[str, float]] = {}
+    for kind in ("min", "max"):
+        table = sect.get(kind, {})
+        if not isinstance(table, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                  for v in table.values()):
+            raise SettingsError(f"{path}: [{section}.{kind}] must map metric names to numbers")
+        out[kind] = {k: float(v) for k, v in table.items()}
+    return out
+
+
+def gate(totals: dict, thresholds: dict[str, dict[str, float]]) -> dict:
+    checks = M.check_thresholds(totals, thresholds.get("min", {}), thresholds.get("max", {}))
+    return {"passed": all(c["ok"] for c in checks), "checks": checks}
+
+
+def compare(current: dict, previous: dict) -> dict[str, dict]:
+    """Change of every flat number the two reports share: {metric: {now, before, delta}}."""
+    a, b = flat_numbers(current), flat_numbers(previous)
+    return {k: {"now": a[k], "before": b[k], "delta": a[k] - b[k]} for k in a if k in b}
+
+
+def flat_numbers(result: dict) -> dict[str, float]:
+    if result.get("kind") == "scifact":
+        from .scifact import headline
+
+        src = headline(result)
+    else:
+        src = result.get("totals", {})
+    return {k: float(v) for k, v in src.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
