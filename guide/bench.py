@@ -168,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in a:
             print(f"  web app                        error: {a['error']}")
         else:
-            print(f"  web app                        {json.dumps(a)}")
+            ft, fa = a["time_to_first_token"], a["full_answer"]
+            print(f"  web app, first streamed token  median {ft['median_ms']} ms  p95 {ft['p95_ms']} ms  (n={a['questions']})")
+            print(f"  web app, full answer           median {fa['median_ms']} ms  p95 {fa['p95_ms']} ms  "
+                  f"(streamed at {a['stream_pace_s']} s a piece)")
     return 0
 
 
