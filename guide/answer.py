@@ -306,7 +306,7 @@ class Composer:
         best = cands[0].score
         chosen: list[Candidate] = []
         for c in cands:
-            if len(chosen) >= self.max_quotes or c.evidence < self.threshold or c.score < best - 0.12:
+            if len(chosen) >= self.max_quotes or c.evidence < self.threshold or c.score < best - 0.16:
                 break
             if c.chunk.kind == "more_reading" and chosen:
                 continue  # reading lines are offered as further reading, not as evidence
