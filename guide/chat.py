@@ -381,19 +381,23 @@ class Chat:
         if self.store is None:
             return NO_FEEDBACK_STORE
         try:
-            rid = session.feedback_ids.get(turn.id)
-            if rid is None and rating == "cleared":
+            if rating == "cleared" and turn.id not in session.feedback_ids:
                 return "Rating removed."
-            if rid is None:
-                session.feedback_ids[turn.id] = self.store.add(rating=rating, **self._record(session, turn))
-            else:
-                self.store.update(rid, rating=rating)
+            self._save(session, turn, rating=rating)
         except GuideError as exc:
             log.warning("feedback not saved: %s", exc)
             return f"Sorry, your feedback could not be saved ({exc})."
         session.comment_turn = turn.id
         return {"up": "Thanks, saved: 👍 helpful.", "down": "Thanks, saved: 👎 not helpful.",
                 "cleared": "Rating removed."}[rating]
+
+    def _save(self, session: ChatSession, turn, **fields) -> None:
+        """Add the answer's feedback record, or update it if this answer has one."""
+        rid = session.feedback_ids.get(turn.id)
+        if rid is None:
+            session.feedback_ids[turn.id] = self.store.add(**fields, **self._record(session, turn))
+        else:
+            self.store.update(rid, **fields)
 
     def add_comment(self, session: ChatSession, comment: object) -> str:
         """Attach a comment to the answer rated last (or, if none was rated, the latest answer)."""
@@ -408,11 +412,7 @@ class Chat:
         if self.store is None:
             return NO_FEEDBACK_STORE
         try:
-            rid = session.feedback_ids.get(turn.id)
-            if rid is None:
-                session.feedback_ids[turn.id] = self.store.add(comment=text, **self._record(session, turn))
-            else:
-                self.store.update(rid, comment=text)
+            self._save(session, turn, comment=text)
         except GuideError as exc:
             log.warning("comment not saved: %s", exc)
             return str(exc) if "limit" in str(exc) else f"Sorry, your comment could not be saved ({exc})."
