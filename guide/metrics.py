@@ -77,7 +77,7 @@ def quote_recall(expected: Sequence[str], shown: Sequence[str], min_overlap: flo
     return found / len(expected)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=8192)
 def _normalised_source(text: str) -> str:
     return normalise(text)  # sources are long and checked many times: normalise each once
 
@@ -97,8 +97,8 @@ def verbatim_rate(quotes: Sequence[str], corpus_texts: Iterable[str]) -> float |
     """Share of shown quotes that appear word for word in some stored source."""
     if not quotes:
         return None
-    texts = list(corpus_texts)
-    return sum(1 for q in quotes if in_corpus(q, texts)) / len(quotes)
+    texts = [normalise(t) for t in corpus_texts]  # once per call, not once per quote
+    return sum(1 for q in quotes if (n := normalise(q)) and any(n in t for t in texts)) / len(quotes)
 
 
 def citation_correct(quote: str, cited_source: str | None, cited_url: str | None,
