@@ -32,6 +32,8 @@ SUMMARY_INTENT = re.compile(
 AUTHOR_INTENT = re.compile(r"\bwho (?:wrote|writes|is behind|published)\b|\bauthor\b", re.I)
 
 ABSTAIN_MESSAGE = "The sources I have read don't cover that."
+# Words every source description has: matching one of them says nothing about the question.
+GENERIC_SOURCE_WORDS = frozenset(content_terms("co-production case study example co-pro practice approach"))
 TYPE_WORDS = {"number": "figures or amounts", "date": "dates", "contact": "contact details"}
 
 
@@ -55,6 +57,7 @@ class Answer:
     key_questions: list[Quote] = field(default_factory=list)
     further_reading: list[Reading] = field(default_factory=list)
     nearest_topics: list[str] = field(default_factory=list)
+    unread_sources: list[dict] = field(default_factory=list)  # known by link, matching the question
     source_filter: str | None = None
     support: float | None = None  # for a rewritten follow-up: how well its own topic is supported
     reason: str | None = None  # why it abstained: low_grounding | not_mentioned | answer_type | unverified
@@ -83,6 +86,8 @@ class Answer:
             lines.append(self.message)
             if self.nearest_topics:
                 lines.append("The nearest topics they do cover: " + "; ".join(self.nearest_topics) + ".")
+            for src in self.unread_sources:
+                lines.append(f"It knows of “{src['title']}” but has not read it yet: {src.get('url') or ''}".rstrip(": "))
             return "\n".join(lines)
         for q in self.quotes:
             lines.append(f"“{q.text}” [{q.marker}]")
@@ -115,6 +120,11 @@ class Answer:
             if self.nearest_topics:
                 out.append("\nThe nearest topics they do cover:\n")
                 out += [f"- {escape_md(t)}" for t in self.nearest_topics]
+            if self.unread_sources:
+                out.append("\nIt knows of these sources but has not read them yet, so it cannot quote them:\n")
+                for src in self.unread_sources:
+                    label = escape_md(src["title"])
+                    out.append(f"- [{label}]({src['url']})" if src.get("url") else f"- {label}")
             return "\n".join(out)
         for q in self.quotes:
             marker = f"[\\[{q.marker}\\]]({q.link})" if q.link else f"\\[{q.marker}\\]"
@@ -283,7 +293,7 @@ class Composer:
                 message = f"The sources I have read don't cover that: they give no {TYPE_WORDS[kind]}."
         if not supported:
             return Answer(**base, abstained=True, grounding=grounding, message=message, reason=reason,
-                          nearest_topics=self._topics(hits))
+                          nearest_topics=self._topics(hits), unread_sources=self._unread(question))
         chosen = self._select(cands)
         quotes = self._quotes(chosen)
         if not quotes:  # nothing verified: say so rather than show unverified text
@@ -387,6 +397,19 @@ class Composer:
             if s.title.strip() == line.strip() or (s.linked_from and s.linked_from == section):
                 return s.to_dict()
         return None
+
+    def _unread(self, question: str) -> list[dict]:
+        """Sources known only by link whose title or description shares a topic word with the
+        question: the honest pointer when the guide cannot answer from what it has read."""
+        terms = {t for t in content_terms(question) if self._df.get(t, 0) == 0 or len(t) > 3}
+        out = []
+        for src in self.sources.values():
+            if src.has_text:
+                continue
+            about = " ".join(filter(None, (src.title, src.organisation, src.about)))
+            if terms & set(content_terms(about)) - GENERIC_SOURCE_WORDS:
+                out.append(src.to_dict())
+        return out[:3]
 
     @staticmethod
     def _topics(hits: Sequence[Hit]) -> list[str]:
