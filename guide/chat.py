@@ -371,6 +371,40 @@ class Chat:
                         f"{_e(url)} ↗</a>")
         return "<div class='guide-card'>" + "".join(rows) + "</div>"
 
+    def sources_html(self) -> str:
+        """Every source the guide knows, as cards (re-rendered after an upload)."""
+        return "".join(self.source_card_html(s) for s in self._sources)
+
+    # --- adding documents (the Explore tab's upload control) -------------------------------
+    def add_documents(self, files: list) -> str:
+        """Add uploaded documents to the corpus, refresh the index (only new text is embedded)
+        and serve them at once. Returns a Markdown summary, one line per file.
+
+        A file that cannot be added says why and nothing else changes; a failed index rebuild
+        leaves the previous index serving."""
+        from .engine import Guide
+        from .library import upload
+
+        files = [f for f in (files or []) if f]
+        if not files:
+            return "Choose one or more files first (Markdown, text, HTML, PDF or Word .docx)."
+        try:
+            report = upload(self.guide.settings, files, embedder=self.guide.embedder)
+            if report.changed and report.error is None:
+                self.guide = Guide.open(self.guide.settings, embedder=self.guide.embedder)
+                self._sources = self.guide.sources()
+        except GuideError as exc:
+            log.warning("upload failed: %s", exc)
+            return f"Sorry, the documents could not be added: {escape_md(str(exc))}"
+        except Exception:  # never a stack trace in the page
+            ref = uuid.uuid4().hex[:8]
+            log.exception("upload failed (ref %s)", ref)
+            return f"Sorry, something went wrong while adding the documents (reference {ref})."
+        lines = [f"- {escape_md(line)}" for line in report.summary().splitlines()]
+        if report.changed and report.error is None:
+            lines.append("\nNew questions can now be answered from these documents too.")
+        return "\n".join(lines)
+
     # --- feedback ------------------------------------------------------------------------
     def record_feedback(self, session: ChatSession, message_index: int, liked: object) -> str:
         """Store a thumbs up/down (liked True/False; "" clears it) for the answer at `message_index`."""
