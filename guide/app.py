@@ -9,6 +9,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 
 import gradio as gr  # noqa: E402
 
+from . import eval_view  # noqa: E402
 from .answer import escape_md  # noqa: E402
 from .chat import STARTER_QUESTIONS, TAGLINE, TITLE, Chat, ChatSession  # noqa: E402
 
@@ -113,7 +114,7 @@ def build_app(chat: Chat) -> gr.Blocks:
                     with gr.Column(scale=2, min_width=280):
                         sources_panel = gr.HTML(chat.sources_panel_html(ChatSession()), elem_id="guide-sources")
 
-            with gr.Tab("Explore case studies", id="explore"):
+            with gr.Tab("Explore", id="explore"):
                 related = gr.HTML(chat.related_html(ChatSession()), elem_id="guide-related")
                 gr.Markdown("### Every source the guide knows\nRead sources can be quoted. Sources known only by "
                             "link are the case studies the blog points to: the guide can suggest them but not "
@@ -128,6 +129,29 @@ def build_app(chat: Chat) -> gr.Blocks:
                             b = gr.Button("Can't be quoted: known only by link", size="sm", interactive=False,
                                           elem_id=f"guide-scope-{s['id']}")
                         scope_buttons.append((s["id"], b))
+                gr.Markdown("### Add your own documents\nMarkdown, text, HTML, PDF or Word (.docx). They are "
+                            "stored with the guide's sources and quoted word for word like the blog.")
+                doc_upload = gr.File(label="Documents to add", file_count="multiple", type="filepath",
+                                     file_types=[".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"],
+                                     elem_id="guide-doc-upload")
+                doc_add = gr.Button("Add to the guide", elem_id="guide-doc-add")
+                doc_result = gr.Markdown(elem_id="guide-doc-result")
+                doc_sources = gr.HTML(elem_id="guide-doc-sources")
+
+            with gr.Tab("Evaluate", id="evaluate"):
+                gr.Markdown("### Run a question set through this guide\nEach question is asked the way the chat "
+                            "asks it; the answers are scored and checked against the project's thresholds. "
+                            "Question file format: evals/README.md.")
+                sets = eval_view.project_sets()
+                with gr.Row(equal_height=False):
+                    eval_set = gr.Dropdown(choices=sets, value=sets[0] if sets else None, label="Project question set",
+                                           elem_id="guide-eval-set")
+                    eval_upload = gr.File(label="…or upload a question file (.jsonl); it is used instead",
+                                          file_types=[".jsonl"], type="filepath", elem_id="guide-eval-upload")
+                eval_run = gr.Button("Run", variant="primary", elem_id="guide-eval-run")
+                eval_summary = gr.Markdown(eval_view.NOTHING_CHOSEN, elem_id="guide-eval-summary")
+                eval_chart = gr.Image(label="Report chart", type="filepath", interactive=False, buttons=["download"],
+                                      elem_id="guide-eval-chart")
 
         # --- events --------------------------------------------------------------------
         answer_outputs = [chatbot, question, sources_panel, related, status]
@@ -191,6 +215,22 @@ def build_app(chat: Chat) -> gr.Blocks:
         for sid, b in scope_buttons:
             b.click(scoper(sid), [session], scope_outputs, api_visibility="undocumented", concurrency_limit=None)
         unscope.click(scoper(None), [session], scope_outputs, api_visibility="undocumented", concurrency_limit=None)
+
+        def on_add_documents(files):
+            message = chat.add_documents(list(files or []))
+            return message, "<h4>Sources now</h4>" + chat.sources_html()
+
+        # Adding documents rebuilds the index: one job at a time with the answers.
+        doc_add.click(on_add_documents, [doc_upload], [doc_result, doc_sources], api_name="add_documents",
+                      concurrency_id="ask")
+
+        def on_evaluate(set_name, upload, progress=gr.Progress(track_tqdm=True)):
+            view = eval_view.run_evaluation(chat.guide, set_name=set_name, upload=upload, progress=True)
+            return view.markdown, (str(view.png) if view.png else None)
+
+        # The same guide as the chat, one job at a time with its answers (concurrency_id "ask").
+        eval_run.click(on_evaluate, [eval_set, eval_upload], [eval_summary, eval_chart], api_name="evaluate",
+                       concurrency_id="ask")
 
     return demo
 

@@ -274,7 +274,7 @@ class Chat:
         if answer.abstained:
             hint = "Try one of those topics, or" if answer.nearest_topics else "You could"
             out += (f"\n\n*Rather than guess, the guide only answers with what its sources say. {hint} "
-                    "look through the Explore case studies tab.*")
+                    "look through the case studies in the Explore tab.*")
         return out
 
     # --- panels (HTML, every value escaped) ------------------------------------------------

@@ -166,7 +166,7 @@ def test_an_answer_quotes_the_blog_verbatim_and_links_to_the_passage(page, corpu
     expect(bot).to_contain_text("Questions to reflect on")
     pg.screenshot(path=str(SHOTS / "answer-desktop.png"), full_page=True)
     # explore the case studies the answer links to, and scope the next questions to one source
-    pg.get_by_role("tab", name="Explore case studies").click()
+    pg.get_by_role("tab", name="Explore").click()
     expect(pg.locator("#guide-related")).to_contain_text("Why:")
     expect(pg.locator(".guide-card")).to_have_count(len(manifest.sources))
     expect(pg.get_by_text("Known only by link: not read yet").first).to_be_visible()

@@ -47,3 +47,29 @@ def test_a_bad_upload_says_why_and_keeps_everything(chat):
     assert chat.add_documents([]).startswith("Choose one or more files")
     turn = chat.ask(ChatSession(), "Why does trust matter in co-production?")
     assert turn.answer and turn.answer.quotes  # the blog still answers
+
+
+def test_the_explore_upload_control_adds_a_document_through_the_app(chat, tmp_path):
+    import socket
+
+    from gradio_client import Client, handle_file
+
+    from guide.app import launch
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    doc = tmp_path / "handbook.md"
+    doc.write_bytes(INVENTED)
+    demo, url = launch(chat, host="127.0.0.1", port=port, block=False)
+    try:
+        client = Client(url, verbose=False, download_files=False)
+        message, cards = client.predict([handle_file(str(doc))], api_name="/add_documents")
+        assert "added" in message and "Invented test handbook" in cards
+        outputs = list(client.submit("Who agrees the allotment rota for the gardeners?", api_name="/ask"))
+        final = outputs[-1][0][-1]["content"]
+        text = final if isinstance(final, str) else "".join(p.get("text", "") for p in final)
+        assert "allotment rota is agreed by every gardener together" in text.replace("\\", "")
+        client.close()
+    finally:
+        demo.close()
