@@ -21,18 +21,14 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-_WS = re.compile(r"\s+")
+from .quotes import normalise  # noqa: F401  (one definition of "verbatim up to whitespace")
+
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 
 QUOTE_OVERLAP = 0.5
 
 
 # --- text ---------------------------------------------------------------------------------
-def normalise(text: str) -> str:
-    """Whitespace runs become one space; ends trimmed. (Case is kept: verbatim means verbatim.)"""
-    return _WS.sub(" ", text).strip()
-
-
 def tokens(text: str) -> list[str]:
     """Lower-cased words, curly apostrophes folded to straight ones."""
     return [w.replace("’", "'") for w in _WORD.findall(text.lower())]
