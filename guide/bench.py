@@ -21,15 +21,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    k = (len(values) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
 def _ms(values: list[float]) -> dict:
-    return {"p50_ms": round(_pct(values, 0.5) * 1000, 1), "p95_ms": round(_pct(values, 0.95) * 1000, 1),
+    from .metrics import percentile
+
+    return {"p50_ms": round(percentile(values, 50) * 1000, 1), "p95_ms": round(percentile(values, 95) * 1000, 1),
             "mean_ms": round(statistics.mean(values) * 1000, 1), "n": len(values)}
 
 

@@ -16,7 +16,6 @@ import contextlib
 import io
 import json
 import socket
-import statistics
 import time
 from pathlib import Path
 
@@ -32,14 +31,10 @@ def _free_port() -> int:
 
 def _questions(n: int) -> list[str]:
     from .chat import STARTER_QUESTIONS
+    from .questions import load_questions
 
-    qs: list[str] = []
     dev = REPO / "evals" / "dev.jsonl"
-    if dev.exists():
-        for line in dev.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                qs.append(json.loads(line)["question"])
-    qs = qs or list(STARTER_QUESTIONS)
+    qs = [q.question for q in load_questions(dev)] if dev.exists() else list(STARTER_QUESTIONS)
     return [qs[i % len(qs)] for i in range(n)]
 
 
@@ -54,12 +49,13 @@ def _answer_text(output) -> str:
 
 
 def _summary(values: list[float]) -> dict:
-    vals = sorted(values)
-    if not vals:
+    from .metrics import distribution, percentile
+
+    if not values:
         return {}
-    p95 = vals[min(len(vals) - 1, round(0.95 * (len(vals) - 1)))]
-    return {"median_ms": round(statistics.median(vals), 1), "mean_ms": round(statistics.fmean(vals), 1),
-            "p95_ms": round(p95, 1), "min_ms": round(vals[0], 1), "max_ms": round(vals[-1], 1)}
+    d = distribution(values)
+    return {"median_ms": round(d["p50"], 1), "mean_ms": round(d["mean"], 1), "p95_ms": round(percentile(values, 95), 1),
+            "min_ms": round(d["min"], 1), "max_ms": round(d["max"], 1)}
 
 
 def bench_app(n_questions: int = 10, *, settings=None, pace: float = SERVE_PACE) -> dict:
