@@ -71,10 +71,10 @@ class Manifest:
         raise CorpusError(f"no source with id {source_id!r} (known: {known})", path=self.path)
 
     def by_url(self, url: str) -> Source | None:
-        for s in self.sources:
-            if s.url and s.url.rstrip("/") == url.rstrip("/"):
-                return s
-        return None
+        """The source at this address, whatever its spelling (http/https, www., tracking
+        parameters, trailing slash): addresses compare by `fetch.normalise_url`."""
+        key = url_key(url)
+        return next((s for s in self.sources if s.url and key is not None and url_key(s.url) == key), None)
 
     @property
     def read(self) -> list[Source]:
@@ -83,6 +83,17 @@ class Manifest:
     @property
     def link_only(self) -> list[Source]:
         return [s for s in self.sources if not s.has_text]
+
+
+def url_key(url: str) -> str | None:
+    """The identity of an address (`fetch.normalise_url`), or None when it is not a usable URL."""
+    from .errors import SourceError
+    from .fetch import normalise_url
+
+    try:
+        return normalise_url(url)
+    except SourceError:
+        return None
 
 
 def load_manifest(path: Path) -> Manifest:

@@ -31,11 +31,10 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .chunking import chunk_document, paragraphs
-from .corpus import Document, Manifest, Source, load_document, load_manifest
+from .corpus import Document, Manifest, Source, load_document, load_manifest, url_key
 from .errors import CorpusError, GuideError, SourceError
 from .extract import EXTENSIONS, Extracted, convert
-from .fetch import (DEFAULT_HUB, DOCUMENT_TYPES, HTML_TYPES, FetchConfig, FetchError, Fetcher, clean_url, discover,
-                    normalise_url)
+from .fetch import DEFAULT_HUB, DOCUMENT_TYPES, HTML_TYPES, FetchConfig, FetchError, Fetcher, clean_url, discover
 from .quotes import normalise
 from .settings import Settings
 
@@ -219,8 +218,7 @@ class _Library:
         return {s.id for s in self.manifest.sources}
 
     def by_url(self, url: str) -> Source | None:
-        key = normalise_url(url)
-        return next((s for s in self.manifest.sources if s.url and _safe_key(s.url) == key), None)
+        return self.manifest.by_url(url)
 
     def by_original(self, original: str) -> Source | None:
         return next((s for s in self.manifest.sources if s.extra.get("original") == original), None)
@@ -235,13 +233,6 @@ class _Library:
             manifest_update(self.settings.manifest_path, source_id, changes)
         self.reload()
         return path
-
-
-def _safe_key(url: str) -> str | None:
-    try:
-        return normalise_url(url)
-    except SourceError:
-        return None
 
 
 def _count_passages(source_id: str, title: str, body: str, path: Path, url: str | None = None) -> int:
@@ -556,7 +547,7 @@ def _fetch_one(lib: _Library, fetcher: Fetcher, url: str, label: str, *, existin
 
 
 def _follow(lib: _Library, fetcher: Fetcher, hub_url: str) -> list[Result]:
-    known = {k for k in (_safe_key(s.url) for s in lib.manifest.sources if s.url) if k}
+    known = {k for k in (url_key(s.url) for s in lib.manifest.sources if s.url) if k}
     found = discover(fetcher, hub_url, known=known)
     results = [Result(f"case-study hub ({u})", False,
                       "unreachable" if isinstance(exc, FetchError) and exc.offline else "failed",
