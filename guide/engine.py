@@ -88,8 +88,6 @@ class Guide:
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, embedder: CachedEmbeddings | None = None) -> "Guide":
-        from langchain_chroma import Chroma
-
         settings = settings or Settings.from_env()
         embedder = embedder or embedder_for(settings)
         manifest, texts, corpus = corpus_chunks(settings)
@@ -100,10 +98,18 @@ class Guide:
             raise IndexMissingError("the index has not been built yet. Build it with `guide ingest` (or `make run`).")
         chunks = [c for c in store.load_chunks(info["collection"]) if c.source_id in texts]
         stale = info.get("fingerprint") != fingerprint(embedder.model_id, corpus)
+        return cls.assemble(settings, manifest, texts, chunks, client, info, embedder, stale=stale)
+
+    @classmethod
+    def assemble(cls, settings: Settings, manifest: Manifest, texts: dict[str, str], chunks: list[Chunk], client,
+                 info: dict, embedder: CachedEmbeddings, *, stale: bool = False) -> "Guide":
+        """Wire retriever and composer over a built collection (`info["collection"]`)."""
+        from langchain_chroma import Chroma
+
         vectorstore = Chroma(client=client, collection_name=info["collection"], embedding_function=embedder,
                              create_collection_if_not_exists=False)
-        retriever = HybridRetriever(vectorstore=vectorstore, embedder=embedder, keyword=KeywordIndex(chunks),
-                                    k=settings.top_k)
+        retriever = HybridRetriever(vectorstore=vectorstore, embedder=embedder,
+                                    keyword=KeywordIndex(chunks), k=settings.top_k)
         sources = {s.id: s for s in manifest.sources}
         composer = Composer(texts, sources, chunks, embedder.embed_documents,
                             threshold=settings.abstain_threshold, max_quotes=settings.max_quotes)

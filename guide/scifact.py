@@ -240,11 +240,7 @@ def slice_name(data: SciFact) -> str:
 
 def build_index(data: SciFact, settings, embedder, *, progress: bool = True) -> BenchIndex:
     """Chunk, embed (cached), store and open retrievers over the abstracts of `data`."""
-    from langchain_chroma import Chroma
-
-    from .answer import Composer
     from .engine import Guide
-    from .retrieval import HybridRetriever, KeywordIndex
     from .store import Store, open_client
 
     docs: dict[str, Document] = {}
@@ -257,18 +253,11 @@ def build_index(data: SciFact, settings, embedder, *, progress: bool = True) -> 
     store = Store(client, "scifact")
     _say(progress, f"indexing {len(docs):,} abstracts ({len(chunks):,} passages) ...")
     report = store.build(chunks, _Progress(embedder, len(chunks), "embedding abstracts", progress))
-    info = store.current()
-    vectorstore = Chroma(client=client, collection_name=info["collection"], embedding_function=embedder,
-                         create_collection_if_not_exists=False)
-    keyword = KeywordIndex(chunks)
-    bench = HybridRetriever(vectorstore=vectorstore, embedder=embedder, keyword=keyword, k=DEPTH, fetch_k=DEPTH)
-    ask_retriever = HybridRetriever(vectorstore=vectorstore, embedder=embedder, keyword=keyword, k=settings.top_k)
     texts = {sid: d.text for sid, d in docs.items()}
-    sources = {sid: d.source for sid, d in docs.items()}
-    composer = Composer(texts, sources, chunks, embedder.embed_documents, threshold=settings.abstain_threshold,
-                        max_quotes=settings.max_quotes)
-    manifest = Manifest(path=Path(data.origin or "scifact"), sources=list(sources.values()))
-    guide = Guide(settings, manifest, texts, chunks, ask_retriever, composer, embedder, info, False)
+    manifest = Manifest(path=Path(data.origin or "scifact"), sources=[d.source for d in docs.values()])
+    guide = Guide.assemble(settings, manifest, texts, chunks, client, store.current(), embedder)
+    # the ranking benchmark reads deeper than an answer does, over the same store and keyword index
+    bench = guide.retriever.model_copy(update={"k": DEPTH, "fetch_k": DEPTH})
     return BenchIndex(data, docs, spans, chunks, bench, guide, embedder, report)
 
 
