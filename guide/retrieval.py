@@ -45,9 +45,12 @@ class KeywordIndex:
 
     chunks: list[Chunk]
     _bm25: Any = field(default=None, repr=False)
+    by_id: dict[str, Chunk] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         import bm25s
+
+        self.by_id = {c.id: c for c in self.chunks}
 
         tokens = [keyword_tokens(c.search_text) or ["\x00empty"] for c in self.chunks]
         self._bm25 = bm25s.BM25()
@@ -78,7 +81,7 @@ class HybridRetriever(BaseRetriever):
         k = k or self.k
         mode = mode or self.mode
         source_id = source_id if source_id is not None else self.source_id
-        by_id = {c.id: c for c in self.keyword.chunks}
+        by_id = self.keyword.by_id
         hits: dict[str, Hit] = {}
         if mode in ("hybrid", "dense"):
             for rank, (cid, cos) in enumerate(self._dense(query, source_id)):
