@@ -12,7 +12,6 @@ import re
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -217,6 +216,3 @@ def make_embedder(kind: str, cache_path: Path | None) -> CachedEmbeddings:
     inner: Embeddings = MiniLMEmbeddings() if kind == "minilm" else HashEmbeddings()
     return CachedEmbeddings(inner, cache_path)
 
-
-def as_matrix(vectors: Sequence[Sequence[float]]) -> np.ndarray:
-    return np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
