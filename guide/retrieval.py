@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from functools import cached_property
+from typing import Any, Callable, Literal
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -41,23 +42,26 @@ class Hit:
 
 @dataclass
 class KeywordIndex:
-    """BM25 over chunk search texts (bm25s)."""
+    """BM25 over chunk search texts (bm25s). `tokenize` defaults to the guide's analyser
+    (stop words, Snowball stems); benchmarks may pass another."""
 
     chunks: list[Chunk]
+    tokenize: Callable[[str], list[str]] = keyword_tokens
     _bm25: Any = field(default=None, repr=False)
-    by_id: dict[str, Chunk] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def by_id(self) -> dict[str, Chunk]:
+        return {c.id: c for c in self.chunks}
 
     def __post_init__(self) -> None:
         import bm25s
 
-        self.by_id = {c.id: c for c in self.chunks}
-
-        tokens = [keyword_tokens(c.search_text) or ["\x00empty"] for c in self.chunks]
+        tokens = [self.tokenize(c.search_text) or ["\x00empty"] for c in self.chunks]
         self._bm25 = bm25s.BM25()
         self._bm25.index(tokens, show_progress=False)
 
     def scores(self, query: str) -> np.ndarray | None:
-        q = keyword_tokens(query)
+        q = self.tokenize(query)
         if not q or not self.chunks:
             return None
         return np.asarray(self._bm25.get_scores(q), dtype=np.float32)

@@ -308,21 +308,7 @@ def standard_keyword_index(chunks: list[Chunk]):
     """The guide's KeywordIndex (bm25s over the same passages) with `standard_tokens`."""
     from .retrieval import KeywordIndex
 
-    class StandardKeywordIndex(KeywordIndex):
-        def __post_init__(self) -> None:
-            import bm25s
-
-            self._bm25 = bm25s.BM25()
-            self._bm25.index([standard_tokens(c.search_text) or ["\x00empty"] for c in self.chunks],
-                             show_progress=False)
-
-        def scores(self, query: str):
-            q = standard_tokens(query)
-            if not q or not self.chunks:
-                return None
-            return np.asarray(self._bm25.get_scores(q), dtype=np.float32)
-
-    return StandardKeywordIndex(chunks)
+    return KeywordIndex(chunks, tokenize=standard_tokens)
 
 
 def rank_documents(retriever, query: str, mode: str, depth: int = DEPTH) -> list[str]:
