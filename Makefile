@@ -39,7 +39,7 @@ eval: $(STAMP)
 	$(GUIDE) eval
 
 bench: $(STAMP)
-	$(PY) -m guide.bench
+	$(PY) -m guide.evaluation.bench
 
 bench-scifact: $(STAMP)
 	$(GUIDE) eval --benchmark scifact --full

@@ -14,15 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from .answer import Answer, Composer
-from .chunking import Chunk, chunk_document
-from .corpus import Manifest, load_documents, load_manifest
-from .embedding import CachedEmbeddings, make_embedder
-from .errors import IndexMissingError, QuestionError
-from .followup import Resolved, resolve
-from .retrieval import Hit, HybridRetriever, KeywordIndex
-from .settings import Settings
-from .store import BuildReport, Store, fingerprint, open_client
+from guide.answer.compose import Answer, Composer
+from guide.search.chunking import Chunk, chunk_document
+from guide.sources.corpus import Manifest, load_documents, load_manifest
+from guide.search.embedding import CachedEmbeddings, make_embedder
+from guide.errors import IndexMissingError, QuestionError
+from guide.answer.followup import Resolved, resolve
+from guide.search.retrieval import Hit, HybridRetriever, KeywordIndex
+from guide.settings import Settings
+from guide.search.store import BuildReport, Store, fingerprint, open_client
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -114,7 +114,7 @@ class Guide:
         composer = Composer(texts, sources, chunks, embedder.embed_documents,
                             threshold=settings.abstain_threshold, max_quotes=settings.max_quotes)
         if settings.llm:
-            from .llm import LLMComposer, load_llm
+            from guide.answer.llm import LLMComposer, load_llm
 
             composer = LLMComposer(load_llm(settings.llm), composer)
         return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale)

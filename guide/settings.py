@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import SettingsError
+from guide.errors import SettingsError
 
 PREFIX = "GUIDE_"
 REPO_ROOT = Path(__file__).resolve().parent.parent

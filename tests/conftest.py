@@ -38,7 +38,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def hash_embedder(tmp_path):
-    from guide.embedding import CachedEmbeddings, HashEmbeddings
+    from guide.search.embedding import CachedEmbeddings, HashEmbeddings
 
     return CachedEmbeddings(HashEmbeddings(), tmp_path / "emb-cache.sqlite3")
 
@@ -46,7 +46,7 @@ def hash_embedder(tmp_path):
 @pytest.fixture(scope="session")
 def minilm(tmp_path_factory):
     """The real all-MiniLM-L6-v2, loaded once, with a session-wide embedding cache."""
-    from guide.embedding import CachedEmbeddings, MiniLMEmbeddings
+    from guide.search.embedding import CachedEmbeddings, MiniLMEmbeddings
 
     return CachedEmbeddings(MiniLMEmbeddings(), tmp_path_factory.mktemp("emb") / "cache.sqlite3")
 

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from guide.quotes import normalise
+from guide.answer.quotes import normalise
 
 BLOG = "facing-the-challenges"
 BLOG_URL = "https://coproductionscotland.org.uk/news/facing-the-challenges-of-co-production-in-difficult-times"
@@ -38,9 +38,9 @@ def plain(markdown: str) -> str:
 
 @pytest.fixture(scope="module")
 def app(real_guide, tmp_path_factory):
-    from guide.app import launch
-    from guide.chat import Chat
-    from guide.feedback import FeedbackStore
+    from guide.web.app import launch
+    from guide.web.chat import Chat
+    from guide.web.feedback import FeedbackStore
 
     store = FeedbackStore(tmp_path_factory.mktemp("api-data") / "feedback.sqlite3")
     chat = Chat(real_guide, store=store, pace=0.01)
@@ -128,8 +128,8 @@ def test_a_too_long_question_is_refused_with_a_clear_message(client, real_guide)
 def test_an_engine_error_is_a_friendly_message_in_the_chat_and_is_logged(real_guide, caplog):
     from gradio_client import Client
 
-    from guide.app import launch
-    from guide.chat import Chat
+    from guide.web.app import launch
+    from guide.web.chat import Chat
 
     class BrokenGuide:  # the real guide, except that answering fails deep inside
         settings, texts, sources = real_guide.settings, real_guide.texts, real_guide.sources
@@ -140,7 +140,7 @@ def test_an_engine_error_is_a_friendly_message_in_the_chat_and_is_logged(real_gu
     demo, url = launch(Chat(BrokenGuide()), host="127.0.0.1", port=free_port(), block=False)
     try:
         c = Client(url, verbose=False, download_files=False)
-        with caplog.at_level("ERROR", logger="guide.chat"):
+        with caplog.at_level("ERROR", logger="guide.web.chat"):
             final = ask(c, TRUST_Q)[-1]
         c.close()
     finally:
@@ -158,7 +158,7 @@ def test_importing_the_cli_does_not_import_gradio():
 
 
 def test_serve_builds_a_missing_index_only_when_asked(tmp_path):
-    from guide.cli_web import open_guide
+    from guide.cli.web import open_guide
     from guide.errors import IndexMissingError
     from guide.settings import Settings
 
@@ -174,7 +174,7 @@ def test_serve_builds_a_missing_index_only_when_asked(tmp_path):
 def test_serve_on_a_busy_port_says_so_in_one_line(monkeypatch):
     from click.testing import CliRunner
 
-    from guide.cli import main
+    from guide.cli.commands import main
 
     monkeypatch.setenv("GUIDE_EMBEDDER", "hash")
     with socket.socket() as busy:

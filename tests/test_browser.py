@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from guide.quotes import normalise
+from guide.answer.quotes import normalise
 
 pytestmark = [pytest.mark.browser, pytest.mark.real]
 
@@ -129,7 +129,7 @@ def last_bot(pg):
 
 @pytest.fixture(scope="module")
 def corpus():
-    from guide.corpus import load_documents, load_manifest
+    from guide.sources.corpus import load_documents, load_manifest
     from guide.settings import Settings
 
     s = Settings()
@@ -211,7 +211,7 @@ def test_an_off_topic_question_gets_an_honest_abstention_and_clear_starts_again(
 def test_thumbs_up_and_a_comment_are_stored_with_the_question_and_sources(page, server):
     from playwright.sync_api import expect
 
-    from guide.feedback import FeedbackStore
+    from guide.web.feedback import FeedbackStore
 
     pg = page()
     ask(pg, TRUST_Q)

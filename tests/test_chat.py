@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from guide.answer import ABSTAIN_MESSAGE, Answer, Reading
-from guide.chat import FRIENDLY_ERROR, STARTER_QUESTIONS, Chat, ChatSession, stream_pieces
-from guide.corpus import load_documents, load_manifest
+from guide.answer.compose import ABSTAIN_MESSAGE, Answer, Reading
+from guide.web.chat import FRIENDLY_ERROR, STARTER_QUESTIONS, Chat, ChatSession, stream_pieces
+from guide.sources.corpus import load_documents, load_manifest
 from guide.errors import StoreUnavailableError
-from guide.feedback import FeedbackStore
-from guide.quotes import Quote, normalise, passage_link, verify
+from guide.web.feedback import FeedbackStore
+from guide.answer.quotes import Quote, normalise, passage_link, verify
 from guide.settings import Settings
 
 BLOG = "facing-the-challenges"
@@ -182,14 +182,14 @@ def test_an_abstention_looks_like_an_honest_abstention(corpus):
 def test_an_engine_error_is_a_friendly_message_and_is_logged(corpus, caplog, error):
     chat = Chat(FakeGuide(corpus, error=error))
     session = ChatSession()
-    with caplog.at_level(logging.ERROR, logger="guide.chat"):
+    with caplog.at_level(logging.ERROR, logger="guide.web.chat"):
         turn = chat.ask(session, "How do we keep trust?")
     assert turn.status == "error"
     shown = plain(turn.markdown)
     ref = re.search(r"reference ([0-9a-f]{8})", shown).group(1)
     assert shown == FRIENDLY_ERROR.format(ref=ref)
     assert "Traceback" not in turn.markdown and str(error) not in shown
-    [record] = [r for r in caplog.records if r.name == "guide.chat"]
+    [record] = [r for r in caplog.records if r.name == "guide.web.chat"]
     assert ref in record.getMessage() and record.exc_info and record.exc_info[1] is error
     assert session.history() == []  # a failed turn is not history
 

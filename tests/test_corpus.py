@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from guide.corpus import load_document, load_documents, load_manifest
+from guide.sources.corpus import load_document, load_documents, load_manifest
 from guide.errors import CorpusError
 from guide.settings import Settings
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from guide.coverage import answer_type, fits_type, haystack, missing_names, named_terms
+from guide.answer.coverage import answer_type, fits_type, haystack, missing_names, named_terms
 
 SOURCES = haystack(["Co-production Week Scotland this year is all about how we embed co-production."])
 

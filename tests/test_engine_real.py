@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from guide.calibration import calibrate_threshold
+from guide.evaluation.calibration import calibrate_threshold
 from guide.errors import QuestionError
-from guide.questions import load_questions
-from guide.quotes import normalise
+from guide.evaluation.questions import load_questions
+from guide.answer.quotes import normalise
 from tests.conftest import DEV_SET
 
 pytestmark = pytest.mark.real
@@ -56,7 +56,7 @@ def test_abstains_on_90_percent_of_unanswerable_questions(dev_answers):
 
 
 def test_default_threshold_is_the_calibrated_one(real_guide):
-    from guide.calibration import CALIBRATION_SETS
+    from guide.evaluation.calibration import CALIBRATION_SETS
 
     result = calibrate_threshold(real_guide, CALIBRATION_SETS)
     assert abs(result["threshold"] - real_guide.settings.abstain_threshold) <= 0.02, result
@@ -64,7 +64,7 @@ def test_default_threshold_is_the_calibrated_one(real_guide):
 
 
 def test_best_threshold_is_the_midpoint_of_the_best_cut():
-    from guide.calibration import best_threshold
+    from guide.evaluation.calibration import best_threshold
 
     rows = [{"answerable": True, "score": s} for s in (0.5, 0.6, 0.7)] + [
         {"answerable": False, "score": s} for s in (0.1, 0.3, 0.55)]
@@ -117,7 +117,7 @@ def test_scoped_to_a_source_and_bad_input(real_guide):
 
 
 def test_plugged_in_llm_quotes_are_checked_before_they_are_shown(real_guide):
-    from guide.llm import LLMComposer
+    from guide.answer.llm import LLMComposer
 
     def llm(prompt: str) -> str:  # one real quote (with other line breaks) and one invented
         return ('“Trust is a commodity that we think\n about lots when talking about co-production.” [1] '

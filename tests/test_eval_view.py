@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from guide.eval_view import NOTHING_CHOSEN, project_sets, run_evaluation
-from guide.questions import load_questions
+from guide.web.eval_view import NOTHING_CHOSEN, project_sets, run_evaluation
+from guide.evaluation.questions import load_questions
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_SET = REPO / "evals" / "dev.jsonl"
@@ -137,8 +137,8 @@ def test_nothing_chosen_or_an_unknown_set_says_what_to_do(hash_guide):
 def test_the_evaluate_tab_runs_through_the_app_api(hash_guide):
     from gradio_client import Client, handle_file
 
-    from guide.app import launch
-    from guide.chat import Chat
+    from guide.web.app import launch
+    from guide.web.chat import Chat
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

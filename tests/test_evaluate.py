@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from guide.cli import main
-from guide.evaluate import evaluate, gate, load_thresholds, resolve_sources, source_keys
-from guide.questions import load_questions
+from guide.cli.commands import main
+from guide.evaluation.evaluate import evaluate, gate, load_thresholds, resolve_sources, source_keys
+from guide.evaluation.questions import load_questions
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_SET = REPO / "evals" / "dev.jsonl"
@@ -163,7 +163,7 @@ class WorstFirstRetriever:
 
     @staticmethod
     def wrap(retriever):
-        from guide.retrieval import HybridRetriever
+        from guide.search.retrieval import HybridRetriever
 
         class _WorstFirst(HybridRetriever):
             def search(self, query, *, k=None, source_id=None, mode=None):

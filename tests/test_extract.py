@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from guide.chunking import chunk_document
-from guide.corpus import Document, Source
+from guide.search.chunking import chunk_document
+from guide.sources.corpus import Document, Source
 from guide.errors import SourceError
-from guide.extract import convert, decode_text, detect_format
-from guide.quotes import normalise
+from guide.sources.extract import convert, decode_text, detect_format
+from guide.answer.quotes import normalise
 
 DOCS = Path(__file__).resolve().parent / "fixtures" / "docs"
 SITE = Path(__file__).resolve().parent / "fixtures" / "site"

@@ -10,7 +10,7 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from guide.feedback import MAX_COMMENT_CHARS, FeedbackError, FeedbackStore
+from guide.web.feedback import MAX_COMMENT_CHARS, FeedbackError, FeedbackStore
 
 SOURCES = [{"marker": 1, "title": "Facing the challenges of co-production in difficult times",
             "link": "https://coproductionscotland.org.uk/news/x#:~:text=Trust", "verified": True}]
@@ -129,7 +129,7 @@ def test_export_writes_csv_and_json_that_read_back(tmp_path):
 
 
 def test_guide_feedback_export_command(tmp_path):
-    from guide.cli import main
+    from guide.cli.commands import main
     from guide.settings import Settings
 
     store = FeedbackStore(Settings.from_env().feedback_db)  # GUIDE_DATA_DIR points to a temp dir

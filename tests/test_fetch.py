@@ -1,4 +1,4 @@
-"""guide.fetch against a pretend site on 127.0.0.1 (tests/fixtures/site: invented pages with the
+"""guide.sources.fetch against a pretend site on 127.0.0.1 (tests/fixtures/site: invented pages with the
 real site's shape). Nothing here leaves the machine: the only addresses used are loopback ones."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from guide.errors import SourceError
-from guide.fetch import (USER_AGENT, FetchConfig, Fetcher, clean_url, discover, links, normalise_url, rebase,
+from guide.sources.fetch import (USER_AGENT, FetchConfig, Fetcher, clean_url, discover, links, normalise_url, rebase,
                          same_site)
 
 SITE_DIR = Path(__file__).resolve().parent / "fixtures" / "site"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guide.followup import resolve
+from guide.answer.followup import resolve
 
 TRUST = [{"role": "user", "content": "how do we rebuild trust?"},
          {"role": "assistant", "content": "“What actions can we take to ensure trust is maintained?” [1]"}]

@@ -1,4 +1,4 @@
-"""guide.library and its commands: fetching the linked case studies (from a pretend site on
+"""guide.sources.library and its commands: fetching the linked case studies (from a pretend site on
 127.0.0.1), --follow, the drift check, a user's own documents, removal, and every bad input.
 
 Each test works on a copy of corpus/ in a temp dir (GUIDE_CORPUS_DIR), with the deterministic
@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from guide.corpus import load_manifest, parse_front_matter
+from guide.sources.corpus import load_manifest, parse_front_matter
 from guide.engine import Guide, ingest
 from guide.errors import CorpusError, QuestionError
-from guide.fetch import FetchConfig, normalise_url
-from guide.library import Upload, add_sources, check_drift, fetch_corpus, remove_source, text_sha256, upload
+from guide.sources.fetch import FetchConfig, normalise_url
+from guide.sources.library import Upload, add_sources, check_drift, fetch_corpus, remove_source, text_sha256, upload
 from guide.settings import Settings
 
 TESTS = Path(__file__).resolve().parent
@@ -94,7 +94,7 @@ def _front(path: Path) -> tuple[dict, str]:
 
 
 def _cli(*args: str):
-    from guide.cli import main
+    from guide.cli.commands import main
 
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
@@ -336,7 +336,7 @@ def test_bad_inputs_each_get_one_message_and_the_rest_is_ingested(plain, docs, t
 
 
 def test_a_file_that_disappears_mid_ingest(plain, docs, tmp_path, monkeypatch):
-    import guide.library as library
+    import guide.sources.library as library
 
     first, vanishing = tmp_path / "first.md", tmp_path / "vanishing.txt"
     shutil.copy(docs["harbour.md"], first)
@@ -435,7 +435,7 @@ def test_remove_keep_link_and_cli(lib):
 # --- the index: incremental, and a failure leaves the previous one serving ----------------------------
 
 def test_a_failed_rebuild_leaves_the_previous_index_serving(plain, docs):
-    from guide.embedding import CachedEmbeddings, HashEmbeddings
+    from guide.search.embedding import CachedEmbeddings, HashEmbeddings
 
     built = ingest(plain)
     add_sources(plain, [docs["report.pdf"]])

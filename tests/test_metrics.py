@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from guide import metrics as M
+from guide.evaluation import metrics as M
 
 BLOG = ("Trust is a commodity that we think about lots when talking about co-production. "
         "It takes time to build and can be easily lost.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from guide.quotes import locate, make_quote, normalise, passage_link, text_fragment_link, verify
+from guide.answer.quotes import locate, make_quote, normalise, passage_link, text_fragment_link, verify
 
 SRC = "Trust is a commodity.  It takes time\nto build and can be easily lost."
 

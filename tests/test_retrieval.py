@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from guide.chunking import Chunk, Span
-from guide.retrieval import RRF_K, HybridRetriever, KeywordIndex
+from guide.search.chunking import Chunk, Span
+from guide.search.retrieval import RRF_K, HybridRetriever, KeywordIndex
 from tests.test_store import EXTRA_DOC, corpus, fresh_embedder  # noqa: F401  (fixtures)
 
 
@@ -47,7 +47,7 @@ def test_diversity_caps_one_source_when_others_compete():
     def chunk(i, sid):
         return Chunk(f"c{i}", sid, None, "T", ("T",), "paragraph", i, i + 1, f"text {i}", (Span(i, i + 1),))
 
-    from guide.retrieval import Hit
+    from guide.search.retrieval import Hit
 
     ranked = [Hit(chunk(i, "a"), 1 - i / 10) for i in range(5)] + [Hit(chunk(9, "b"), 0.1)]
     r = HybridRetriever.model_construct(k=4, max_per_source=None)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from guide.scifact import parse_sentence_list
+from guide.evaluation.scifact import parse_sentence_list
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -34,7 +34,7 @@ def test_sentence_lists_are_read_literal_by_literal():
 
 @pytest.fixture(scope="module")
 def data():
-    from guide.scifact import load_scifact
+    from guide.evaluation.scifact import load_scifact
 
     return load_scifact(_scifact_dir())
 
@@ -54,8 +54,8 @@ def test_the_test_split_is_read_as_published(data):
 @needs_data
 @pytest.mark.scifact
 def test_gold_sentences_map_to_spans_of_the_indexed_text(data):
-    from guide.chunking import chunk_document
-    from guide.scifact import to_document
+    from guide.search.chunking import chunk_document
+    from guide.evaluation.scifact import to_document
 
     for a in list(data.abstracts.values())[:400]:
         doc, spans = to_document(a)
@@ -69,7 +69,7 @@ def test_gold_sentences_map_to_spans_of_the_indexed_text(data):
 @needs_data
 @pytest.mark.scifact
 def test_the_slice_is_fixed_by_its_seed_and_keeps_every_cited_abstract(data):
-    from guide.scifact import subset
+    from guide.evaluation.scifact import subset
 
     a, b = subset(data, 30, seed=13), subset(data, 30, seed=13)
     assert [c.id for c in a.claims] == [c.id for c in b.claims] and set(a.abstracts) == set(b.abstracts)
@@ -81,7 +81,7 @@ def test_the_slice_is_fixed_by_its_seed_and_keeps_every_cited_abstract(data):
 @needs_data
 @pytest.mark.scifact
 def test_benchmark_command_on_a_slice_writes_its_report(tmp_path, monkeypatch):
-    from guide.cli import main
+    from guide.cli.commands import main
 
     monkeypatch.setenv("GUIDE_EMBEDDER", "hash")
     out = tmp_path / "bench"
@@ -100,7 +100,7 @@ def test_benchmark_command_on_a_slice_writes_its_report(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def slice_runs(tmp_path_factory, minilm):
     """The same fixed-seed slice run twice over one index and one embedding cache."""
-    from guide.scifact import run_benchmark
+    from guide.evaluation.scifact import run_benchmark
     from guide.settings import Settings
 
     settings = Settings(index_dir=tmp_path_factory.mktemp("scifact") / "index")
@@ -150,8 +150,8 @@ def test_quote_tier_quotes_abstracts_verbatim(slice_runs):
 @pytest.mark.scifact
 @pytest.mark.real
 def test_a_second_run_embeds_nothing_and_gives_the_same_numbers(slice_runs, tmp_path):
-    from guide.report import write_report
-    from guide.scifact import headline
+    from guide.evaluation.report import write_report
+    from guide.evaluation.scifact import headline
 
     first, second = slice_runs
     assert first["embedding"]["texts_embedded"] > 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from guide.embedding import CachedEmbeddings, HashEmbeddings
+from guide.search.embedding import CachedEmbeddings, HashEmbeddings
 from guide.engine import Guide, ingest
 from guide.errors import IndexCorruptError, IndexMissingError
 from guide.settings import Settings
@@ -78,7 +78,7 @@ def test_a_different_model_rebuilds_everything(cfg):
 
 def test_a_failed_build_leaves_the_previous_index_serving(cfg, corpus):
     from guide.engine import corpus_chunks
-    from guide.store import Store, open_client
+    from guide.search.store import Store, open_client
 
     ingest(cfg, embedder=fresh_embedder(cfg))
     before = Guide.open(cfg, embedder=fresh_embedder(cfg))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from guide.chat import Chat, ChatSession
+from guide.web.chat import Chat, ChatSession
 from guide.engine import Guide, ingest
 from guide.settings import Settings
 
@@ -54,7 +54,7 @@ def test_the_explore_upload_control_adds_a_document_through_the_app(chat, tmp_pa
 
     from gradio_client import Client, handle_file
 
-    from guide.app import launch
+    from guide.web.app import launch
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

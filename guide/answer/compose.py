@@ -16,12 +16,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .chunking import Chunk, Span
-from .corpus import Source
-from .coverage import answer_type, fits_type, haystack, missing_names
-from .quotes import Quote, make_quote, passage_link
-from .retrieval import Hit
-from .text import content_terms
+from guide.search.chunking import Chunk, Span
+from guide.sources.corpus import Source
+from guide.answer.coverage import answer_type, fits_type, haystack, missing_names
+from guide.answer.quotes import Quote, make_quote, passage_link
+from guide.search.retrieval import Hit
+from guide.text import content_terms
 
 ASKS_FOR_QUESTIONS = frozenset(content_terms("ask ourselves questions question reflect consider"))
 ASKS_FOR_READING = frozenset(content_terms("read reading case study studies example examples resource resources"))

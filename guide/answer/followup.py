@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import ANAPHORA, content_terms, words
+from guide.text import ANAPHORA, content_terms, words
 
 TOPIC_SWITCH = re.compile(r"^\s*(?:and|but|so|ok(?:ay)?|right)?[\s,]*(?:what|how)\s+about\b", re.I)
 # Words that ask *for* something (questions, reading, examples) rather than name a topic.

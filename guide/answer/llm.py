@@ -13,10 +13,10 @@ import re
 from dataclasses import replace
 from typing import Callable, Sequence
 
-from .answer import Answer, Composer
-from .errors import SettingsError
-from .quotes import Quote, locate, make_quote, passage_link
-from .retrieval import Hit
+from guide.answer.compose import Answer, Composer
+from guide.errors import SettingsError
+from guide.answer.quotes import Quote, locate, make_quote, passage_link
+from guide.search.retrieval import Hit
 
 log = logging.getLogger(__name__)
 LLM = Callable[[str], str]

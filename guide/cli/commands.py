@@ -15,13 +15,13 @@ EXIT_ERROR = 1
 
 
 def _env() -> None:
-    from .settings import offline_environment
+    from guide.settings import offline_environment
 
     offline_environment()
 
 
 def _settings(**overrides):
-    from .settings import Settings
+    from guide.settings import Settings
 
     return Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
 
@@ -30,7 +30,7 @@ class GuideGroup(click.Group):
     """Turns every GuideError into one line on stderr and exit 1."""
 
     def invoke(self, ctx):
-        from .errors import GuideError
+        from guide.errors import GuideError
 
         try:
             return super().invoke(ctx)
@@ -62,11 +62,11 @@ def ingest(paths: tuple[str, ...], rebuild: bool) -> None:
     """Build or refresh the index from corpus/ (no work when nothing changed).
 
     With PATHS (files or URLs: Markdown, text, HTML, PDF, DOCX), first add them to the corpus."""
-    from .engine import ingest as run_ingest
+    from guide.engine import ingest as run_ingest
 
     settings = _settings()
     if paths:
-        from .library import add_sources
+        from guide.sources.library import add_sources
 
         results = add_sources(settings, list(paths))
         for r in results:
@@ -89,8 +89,8 @@ def ingest(paths: tuple[str, ...], rebuild: bool) -> None:
               help="A JSON file with earlier turns: [{\"role\": \"user\", \"content\": \"...\"}, ...].")
 def ask(question: str, as_json: bool, source: str | None, history_file: str | None) -> None:
     """Ask a question; the answer quotes the sources word for word."""
-    from .engine import Guide, validate_question
-    from .errors import QuestionError
+    from guide.engine import Guide, validate_question
+    from guide.errors import QuestionError
 
     settings = _settings()
     validate_question(question, settings.max_question_chars)  # fail fast, before loading the model
@@ -115,7 +115,7 @@ def ask(question: str, as_json: bool, source: str | None, history_file: str | No
 @click.option("--json", "as_json", is_flag=True)
 def sources(as_json: bool) -> None:
     """List every source the guide knows: read (indexed) or known by link only."""
-    from .corpus import load_manifest
+    from guide.sources.corpus import load_manifest
 
     settings = _settings()
     manifest = load_manifest(settings.manifest_path)
@@ -135,8 +135,8 @@ def sources(as_json: bool) -> None:
               help="Question files (default: evals/dev.jsonl and evals/hard.jsonl).")
 def calibrate(questions: tuple[str, ...]) -> None:
     """Suggest the abstention threshold from question sets (maximum balanced accuracy)."""
-    from .calibration import CALIBRATION_SETS, calibrate_threshold
-    from .engine import Guide
+    from guide.evaluation.calibration import CALIBRATION_SETS, calibrate_threshold
+    from guide.engine import Guide
 
     settings = _settings()
     paths = [Path(q) for q in questions] or CALIBRATION_SETS
@@ -145,9 +145,9 @@ def calibrate(questions: tuple[str, ...]) -> None:
 
 
 # Commands of the web chat, evals and library live in their own thin modules.
-from .cli_eval import eval_command  # noqa: E402
-from .cli_library import corpus, remove  # noqa: E402
-from .cli_web import feedback, serve  # noqa: E402
+from guide.cli.eval_cmd import eval_command  # noqa: E402
+from guide.cli.library import corpus, remove  # noqa: E402
+from guide.cli.web import feedback, serve  # noqa: E402
 
 for _cmd in (serve, feedback, eval_command, corpus, remove):
     main.add_command(_cmd)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .settings import REPO_ROOT
+from guide.settings import REPO_ROOT
 
 DEV_SET = REPO_ROOT / "evals" / "dev.jsonl"
 THRESHOLDS = REPO_ROOT / "evals" / "thresholds.toml"
@@ -34,16 +34,16 @@ EXIT_GATE = 1  # a metric fell below (or above) its threshold
 def eval_command(questions, out, compare_with, thresholds, no_gate, benchmark, full, limit, seed, no_progress) -> None:
     """Run answer-quality evals: question sets through the guide's ask path (the web chat's),
     or the SciFact benchmark. Writes JSON, Markdown and a chart; exit 1 when the gate fails."""
-    from .cli import _settings
-    from .evaluate import compare, evaluate, gate, load_thresholds
-    from .report import default_out_dir, load_report, write_report
+    from guide.cli.commands import _settings
+    from guide.evaluation.evaluate import compare, evaluate, gate, load_thresholds
+    from guide.evaluation.report import default_out_dir, load_report, write_report
 
     settings = _settings()
     progress = not no_progress
     previous = load_report(Path(compare_with)) if compare_with else None
     kind = "scifact" if benchmark else "questions"
     if previous is not None and previous.get("kind") != kind:
-        from .errors import SettingsError
+        from guide.errors import SettingsError
 
         raise SettingsError(f"{compare_with} is a {previous.get('kind')} report and this run is {kind}: "
                             f"compare like with like.")
@@ -51,7 +51,7 @@ def eval_command(questions, out, compare_with, thresholds, no_gate, benchmark, f
     if benchmark == "scifact":
         if questions:
             raise click.UsageError("--questions and --benchmark are separate runs; give one of them.")
-        from .scifact import headline, run_benchmark
+        from guide.evaluation.scifact import headline, run_benchmark
 
         result = run_benchmark(settings, limit=None if full else limit, seed=seed, progress=progress)
         totals = headline(result)
@@ -87,8 +87,8 @@ def eval_command(questions, out, compare_with, thresholds, no_gate, benchmark, f
 
 
 def _open_guide(settings):
-    from .engine import Guide, ingest
-    from .errors import IndexMissingError
+    from guide.engine import Guide, ingest
+    from guide.errors import IndexMissingError
 
     try:
         guide = Guide.open(settings)
@@ -103,7 +103,7 @@ def _open_guide(settings):
 
 
 def _print_summary(result: dict, totals: dict) -> None:
-    from .report import fmt
+    from guide.evaluation.report import fmt
 
     comp = result.get("comparison", {})
     for k, v in totals.items():

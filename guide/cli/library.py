@@ -9,13 +9,13 @@ import click
 
 
 def _settings():
-    from .settings import Settings
+    from guide.settings import Settings
 
     return Settings.from_env()
 
 
 def _config(timeout: float | None, retries: int | None, max_new: int | None = None):
-    from .fetch import FetchConfig
+    from guide.sources.fetch import FetchConfig
 
     changes = {k: v for k, v in {"timeout": timeout, "retries": retries, "follow_max": max_new}.items()
                if v is not None}
@@ -23,7 +23,7 @@ def _config(timeout: float | None, retries: int | None, max_new: int | None = No
 
 
 def _reindex(settings) -> None:
-    from .engine import ingest
+    from guide.engine import ingest
 
     report = ingest(settings)
     if report.rebuilt:
@@ -51,8 +51,8 @@ def fetch_command(follow: bool, max_new: int | None, hub_url: str | None, timeou
     """Download the sources known only by link (the linked case studies) into corpus/.
 
     Needs internet. A source that cannot be fetched is reported and left as it was."""
-    from .fetch import DEFAULT_HUB
-    from .library import fetch_corpus
+    from guide.sources.fetch import DEFAULT_HUB
+    from guide.sources.library import fetch_corpus
 
     settings = _settings()
     results = fetch_corpus(settings, follow=follow, hub_url=hub_url or DEFAULT_HUB,
@@ -77,7 +77,7 @@ def check_command(as_json: bool, timeout: float | None, retries: int | None) -> 
     """Re-fetch each source with a link and list stored passages no longer on the live page.
 
     Changes nothing. Exit status 1 when something drifted or could not be checked."""
-    from .library import check_drift
+    from guide.sources.library import check_drift
 
     reports = check_drift(_settings(), config=_config(timeout, retries))
     if as_json:
@@ -98,7 +98,7 @@ def check_command(as_json: bool, timeout: float | None, retries: int | None) -> 
 @click.option("--no-index", is_flag=True, help="Do not refresh the index afterwards.")
 def remove(source_id: str, keep_link: bool, no_index: bool) -> None:
     """Take a source and its passages out of the guide (see `guide sources` for ids)."""
-    from .library import remove_source
+    from guide.sources.library import remove_source
 
     settings = _settings()
     result = remove_source(settings, source_id, keep_link=keep_link)

@@ -11,15 +11,15 @@ import click
 
 
 def _settings(**overrides):
-    from .settings import Settings
+    from guide.settings import Settings
 
     return Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def open_guide(settings, *, build_if_missing: bool, echo=click.echo):
     """Guide.open, building the index first when it is missing and build_if_missing is set."""
-    from .engine import Guide, ingest
-    from .errors import IndexMissingError
+    from guide.engine import Guide, ingest
+    from guide.errors import IndexMissingError
 
     try:
         return Guide.open(settings)
@@ -55,7 +55,7 @@ def _quiet_loggers() -> None:
 @click.option("--build-if-missing", is_flag=True, help="Build the index first if there is none.")
 def serve(host: str | None, port: int | None, build_if_missing: bool) -> None:
     """Start the web chat (on 127.0.0.1:7860 unless told otherwise; never a public share link)."""
-    from .feedback import FeedbackStore
+    from guide.web.feedback import FeedbackStore
 
     _configure_logging()
     settings = _settings(host=host, port=port)
@@ -67,8 +67,8 @@ def serve(host: str | None, port: int | None, build_if_missing: bool) -> None:
     click.echo("Loading the language model…", err=True)
     guide.embedder.embed_query("co-production")  # load the model now, not on the first visitor's question
 
-    from .app import launch
-    from .chat import Chat
+    from guide.web.app import launch
+    from guide.web.chat import Chat
 
     chat = Chat(guide, store=store, pace=0.02)
     try:
@@ -101,7 +101,7 @@ def feedback() -> None:
               help="File to write, e.g. feedback.csv")
 def export(fmt: str | None, out: str) -> None:
     """Write every rating and comment (with question, answer and sources) to CSV or JSON."""
-    from .feedback import FeedbackStore
+    from guide.web.feedback import FeedbackStore
 
     settings = _settings()
     if fmt is None:

@@ -1,6 +1,6 @@
 """`make bench`: speed and memory of the guide, next to a naive baseline, printed as figures.
 
-Run: `.venv/bin/python -m guide.bench [--rounds N] [--no-app]`. Everything runs here, offline,
+Run: `.venv/bin/python -m guide.evaluation.bench [--rounds N] [--no-app]`. Everything runs here, offline,
 on the real model and real Chroma, in temporary directories. Nothing is asserted: targets
 (warm p50 under 100 ms) are reported against the measured figures.
 """
@@ -18,18 +18,18 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _ms(values: list[float]) -> dict:
-    from .metrics import percentile
+    from guide.evaluation.metrics import percentile
 
     return {"p50_ms": round(percentile(values, 50) * 1000, 1), "p95_ms": round(percentile(values, 95) * 1000, 1),
             "mean_ms": round(statistics.mean(values) * 1000, 1), "n": len(values)}
 
 
 def _questions() -> list[tuple[str, list]]:
-    from .questions import load_questions
+    from guide.evaluation.questions import load_questions
 
     return [(q.question, list(q.history)) for q in load_questions(REPO / "evals" / "dev.jsonl")]
 
@@ -39,9 +39,9 @@ def _peak_rss_mb(who=resource.RUSAGE_SELF) -> float:
 
 
 def bench_guide(tmp: Path, rounds: int) -> dict:
-    from .embedding import CachedEmbeddings, MiniLMEmbeddings
-    from .engine import Guide, ingest
-    from .settings import Settings
+    from guide.search.embedding import CachedEmbeddings, MiniLMEmbeddings
+    from guide.engine import Guide, ingest
+    from guide.settings import Settings
 
     settings = Settings(index_dir=tmp / "guide-index", data_dir=tmp / "data")
     model = MiniLMEmbeddings()
@@ -92,9 +92,9 @@ def bench_baseline(tmp: Path, rounds: int) -> dict:
     from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
 
-    from .embedding import MiniLMEmbeddings
-    from .engine import corpus_chunks
-    from .settings import Settings
+    from guide.search.embedding import MiniLMEmbeddings
+    from guide.engine import corpus_chunks
+    from guide.settings import Settings
 
     _, _, chunks = corpus_chunks(Settings())
     model = MiniLMEmbeddings()
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-app", action="store_true", help="skip the web app timings")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    from .settings import offline_environment
+    from guide.settings import offline_environment
 
     offline_environment()
     with tempfile.TemporaryDirectory(prefix="guide-bench-") as d:
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         out["naive_baseline"] = bench_baseline(tmp, args.rounds)
         if not args.no_app:
             try:
-                from .bench_app import bench_app
+                from guide.evaluation.bench_app import bench_app
 
                 out["app"] = bench_app(10)
             except Exception as exc:  # report, don't hide: the figures above still stand

@@ -19,7 +19,7 @@ import socket
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SERVE_PACE = 0.02  # what `guide serve` uses
 
 
@@ -30,8 +30,8 @@ def _free_port() -> int:
 
 
 def _questions(n: int) -> list[str]:
-    from .chat import STARTER_QUESTIONS
-    from .questions import load_questions
+    from guide.web.chat import STARTER_QUESTIONS
+    from guide.evaluation.questions import load_questions
 
     dev = REPO / "evals" / "dev.jsonl"
     qs = [q.question for q in load_questions(dev)] if dev.exists() else list(STARTER_QUESTIONS)
@@ -49,7 +49,7 @@ def _answer_text(output) -> str:
 
 
 def _summary(values: list[float]) -> dict:
-    from .metrics import distribution, percentile
+    from guide.evaluation.metrics import distribution, percentile
 
     if not values:
         return {}
@@ -62,16 +62,16 @@ def bench_app(n_questions: int = 10, *, settings=None, pace: float = SERVE_PACE)
     """Start the app, ask `n_questions` through it, return timings (milliseconds)."""
     import os
 
-    from .settings import offline_environment
+    from guide.settings import offline_environment
 
     offline_environment()
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from gradio_client import Client
 
-    from .app import launch
-    from .chat import Chat
-    from .cli_web import open_guide
-    from .settings import Settings
+    from guide.web.app import launch
+    from guide.web.chat import Chat
+    from guide.cli.web import open_guide
+    from guide.settings import Settings
 
     settings = settings or Settings.from_env()
     t0 = time.perf_counter()

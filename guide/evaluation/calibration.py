@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .questions import load_questions
+from guide.evaluation.questions import load_questions
 
-EVALS = Path(__file__).resolve().parent.parent / "evals"
+EVALS = Path(__file__).resolve().parents[2] / "evals"
 # The threshold is calibrated on the development set and the stress set together; the held-out
 # set (evals/heldout.jsonl) is never used for tuning.
 CALIBRATION_SETS = [EVALS / "dev.jsonl", EVALS / "hard.jsonl"]

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from . import metrics as M
-from .errors import GuideError, SettingsError
-from .questions import EvalQuestion, load_questions
+from guide.evaluation import metrics as M
+from guide.errors import GuideError, SettingsError
+from guide.evaluation.questions import EvalQuestion, load_questions
 
 HIT_KS = (1, 3, 5)
 
@@ -228,7 +228,7 @@ def compare(current: dict, previous: dict) -> dict[str, dict]:
 
 def flat_numbers(result: dict) -> dict[str, float]:
     if result.get("kind") == "scifact":
-        from .scifact import headline
+        from guide.evaluation.scifact import headline
 
         src = headline(result)
     else:

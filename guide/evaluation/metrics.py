@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from .quotes import normalise  # noqa: F401  (one definition of "verbatim up to whitespace")
+from guide.answer.quotes import normalise  # noqa: F401  (one definition of "verbatim up to whitespace")
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import CorpusError
+from guide.errors import CorpusError
 
 ROLES = ("user", "assistant")
 

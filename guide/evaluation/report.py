@@ -9,8 +9,8 @@ import math
 import time
 from pathlib import Path
 
-from .errors import SettingsError
-from .settings import REPO_ROOT
+from guide.errors import SettingsError
+from guide.settings import REPO_ROOT
 
 DEFAULT_REPORTS_DIR = REPO_ROOT / "evals" / "reports"
 

@@ -34,10 +34,10 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from . import metrics as M
-from .chunking import Chunk, Span, chunk_document
-from .corpus import Document, Manifest, Source
-from .errors import CorpusError
+from guide.evaluation import metrics as M
+from guide.search.chunking import Chunk, Span, chunk_document
+from guide.sources.corpus import Document, Manifest, Source
+from guide.errors import CorpusError
 
 PUBLISHED = {
     # document level, BEIR SciFact test (300 claims); see the data set's README.
@@ -240,8 +240,8 @@ def slice_name(data: SciFact) -> str:
 
 def build_index(data: SciFact, settings, embedder, *, progress: bool = True) -> BenchIndex:
     """Chunk, embed (cached), store and open retrievers over the abstracts of `data`."""
-    from .engine import Guide
-    from .store import Store, open_client
+    from guide.engine import Guide
+    from guide.search.store import Store, open_client
 
     docs: dict[str, Document] = {}
     spans: dict[str, list[Span]] = {}
@@ -306,7 +306,7 @@ def standard_tokens(text: str) -> list[str]:
 
 def standard_keyword_index(chunks: list[Chunk]):
     """The guide's KeywordIndex (bm25s over the same passages) with `standard_tokens`."""
-    from .retrieval import KeywordIndex
+    from guide.search.retrieval import KeywordIndex
 
     return KeywordIndex(chunks, tokenize=standard_tokens)
 
@@ -497,7 +497,7 @@ def run_benchmark(settings, *, limit: int | None = None, seed: int = DEFAULT_SEE
                   distractors: int = DEFAULT_DISTRACTORS, embedder=None, progress: bool = True,
                   quotes: bool = True) -> dict:
     """Run both tiers; `limit` = a fixed-seed slice of that many claims (None: all 300)."""
-    from .embedding import make_embedder
+    from guide.search.embedding import make_embedder
 
     t0 = time.perf_counter()
     root = Path(settings.scifact_dir)

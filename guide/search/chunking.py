@@ -13,7 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from .corpus import Document
+from guide.sources.corpus import Document
 
 # Bump when the chunking changes: the index fingerprint includes it, so the index rebuilds.
 SCHEME = "sections-paragraphs-sentences/v1"

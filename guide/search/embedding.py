@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from .errors import ModelError
+from guide.errors import ModelError
 
 DIM = 384
 
@@ -76,7 +76,7 @@ def _package_version() -> str:
 
 
 def _load_minilm():
-    from .settings import offline_environment
+    from guide.settings import offline_environment
 
     offline_environment()
     try:

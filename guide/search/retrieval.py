@@ -17,10 +17,10 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .chunking import Chunk
-from .errors import StoreUnavailableError
-from .store import chunk_metadata
-from .text import keyword_tokens
+from guide.search.chunking import Chunk
+from guide.errors import StoreUnavailableError
+from guide.search.store import chunk_metadata
+from guide.text import keyword_tokens
 
 Mode = Literal["hybrid", "dense", "bm25"]
 RRF_K = 60

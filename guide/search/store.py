@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlparse
 
-from .chunking import SCHEME, Chunk, Span
-from .errors import IndexCorruptError, IndexMissingError, StoreUnavailableError
+from guide.search.chunking import SCHEME, Chunk, Span
+from guide.errors import IndexCorruptError, IndexMissingError, StoreUnavailableError
 
 BATCH = 256
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .errors import CorpusError
+from guide.errors import CorpusError
 
 KINDS = ("blog", "case-study", "document", "guide")
 REQUIRED_SOURCE_KEYS = ("id", "title", "kind")
@@ -87,8 +87,8 @@ class Manifest:
 
 def url_key(url: str) -> str | None:
     """The identity of an address (`fetch.normalise_url`), or None when it is not a usable URL."""
-    from .errors import SourceError
-    from .fetch import normalise_url
+    from guide.errors import SourceError
+    from guide.sources.fetch import normalise_url
 
     try:
         return normalise_url(url)

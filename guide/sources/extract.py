@@ -24,7 +24,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from .errors import SourceError
+from guide.errors import SourceError
 
 FORMATS = ("markdown", "text", "html", "pdf", "docx")
 EXTENSIONS = {

@@ -23,7 +23,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from .errors import SourceError
+from guide.errors import SourceError
 
 USER_AGENT = "CoproductionGuide/0.1 (+contact: see README; offline-first quote guide)"
 ROBOTS_TOKEN = "CoproductionGuide"

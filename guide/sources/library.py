@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .chunking import chunk_document, paragraphs
-from .corpus import Document, Manifest, Source, load_document, load_manifest, url_key
-from .errors import CorpusError, GuideError, SourceError
-from .extract import EXTENSIONS, Extracted, convert
-from .fetch import DEFAULT_HUB, DOCUMENT_TYPES, HTML_TYPES, FetchConfig, FetchError, Fetcher, clean_url, discover
-from .quotes import normalise
-from .settings import Settings
+from guide.search.chunking import chunk_document, paragraphs
+from guide.sources.corpus import Document, Manifest, Source, load_document, load_manifest, url_key
+from guide.errors import CorpusError, GuideError, SourceError
+from guide.sources.extract import EXTENSIONS, Extracted, convert
+from guide.sources.fetch import DEFAULT_HUB, DOCUMENT_TYPES, HTML_TYPES, FetchConfig, FetchError, Fetcher, clean_url, discover
+from guide.answer.quotes import normalise
+from guide.settings import Settings
 
 MAX_FILE_BYTES = 50_000_000
 _URL = re.compile(r"^https?://", re.I)
@@ -452,7 +452,7 @@ def upload(settings: Settings, files: Iterable[str | Path | Upload | tuple[str, 
             items.append(Upload(name=Path(f).name, path=Path(f)))
     report = UploadReport(add_sources(settings, items))
     if reindex and report.changed:
-        from .engine import ingest
+        from guide.engine import ingest
 
         try:
             report.build = ingest(settings, embedder=embedder)

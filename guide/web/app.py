@@ -9,9 +9,9 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 
 import gradio as gr  # noqa: E402
 
-from . import eval_view  # noqa: E402
-from .answer import escape_md  # noqa: E402
-from .chat import STARTER_QUESTIONS, TAGLINE, TITLE, Chat, ChatSession  # noqa: E402
+from guide.web import eval_view  # noqa: E402
+from guide.answer.compose import escape_md  # noqa: E402
+from guide.web.chat import STARTER_QUESTIONS, TAGLINE, TITLE, Chat, ChatSession  # noqa: E402
 
 PAGE_TITLE = f"{TITLE}: verbatim, cited answers from the Scottish Co-production Network"
 

@@ -26,14 +26,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
-from .answer import Answer, escape_md
-from .errors import GuideError, QuestionError
+from guide.answer.compose import Answer, escape_md
+from guide.errors import GuideError, QuestionError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Guide
-    from .feedback import FeedbackStore
+    from guide.engine import Guide
+    from guide.web.feedback import FeedbackStore
 
-log = logging.getLogger("guide.chat")
+log = logging.getLogger("guide.web.chat")
 
 TITLE = "Co-production Guide"
 TAGLINE = ("Answers to your questions about co-production, in the words of the Scottish Co-production "
@@ -217,7 +217,7 @@ class Chat:
         turn = Turn(question=raw.strip(), source=session.source)
         session.turns.append(turn)
         try:
-            from .engine import validate_question
+            from guide.engine import validate_question
 
             turn.question = validate_question(question, self.max_chars)
         except QuestionError as exc:
@@ -382,8 +382,8 @@ class Chat:
 
         A file that cannot be added says why and nothing else changes; a failed index rebuild
         leaves the previous index serving."""
-        from .engine import Guide
-        from .library import upload
+        from guide.engine import Guide
+        from guide.sources.library import upload
 
         files = [f for f in (files or []) if f]
         if not files:

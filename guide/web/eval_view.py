@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answer import escape_md
-from .errors import CorpusError, GuideError
-from .settings import REPO_ROOT
+from guide.answer.compose import escape_md
+from guide.errors import CorpusError, GuideError
+from guide.settings import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,9 @@ def run_evaluation(guide, *, set_name: str | None = None, upload: str | Path | N
     """Run one question set (an uploaded file wins over a chosen project set) through `guide`, check
     the gate, write report.json/.md/.png into a fresh folder under `out_root` (default: the system's
     temp dir) and summarise. Never raises: problems come back as a one-line message."""
-    from .evaluate import evaluate, gate, load_thresholds
-    from .questions import load_questions
-    from .report import write_report
+    from guide.evaluation.evaluate import evaluate, gate, load_thresholds
+    from guide.evaluation.questions import load_questions
+    from guide.evaluation.report import write_report
 
     if upload:
         path = Path(upload)
@@ -115,7 +115,7 @@ def _new_out_dir(out_root: Path | None, stem: str) -> Path:
 
 
 def summary_markdown(result: dict, name: str, n_questions: int, report_md: Path) -> str:
-    from .report import fmt
+    from guide.evaluation.report import fmt
 
     t = result["totals"]
     g = result["gate"]
@@ -145,7 +145,7 @@ def summary_markdown(result: dict, name: str, n_questions: int, report_md: Path)
 
 
 def _failure(c: dict) -> str:
-    from .report import fmt
+    from guide.evaluation.report import fmt
 
     if c["note"] == "unknown metric":
         return f"{escape_md(c['metric'])} (unknown metric in the thresholds file)"

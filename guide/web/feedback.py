@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import GuideError
+from guide.errors import GuideError
 
 RATINGS = ("up", "down", "cleared")
 MAX_COMMENT_CHARS = 2000

@@ -1,0 +1,1 @@
+"""Answers: composing verified quotes, coverage rules, follow-ups and the optional LLM."""

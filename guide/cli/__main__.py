@@ -1,0 +1,3 @@
+from guide.cli.commands import main
+
+main()

@@ -1,0 +1,1 @@
+"""Evaluation: question sets, pure metrics, reports, SciFact, calibration and benches."""

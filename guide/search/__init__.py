@@ -1,0 +1,1 @@
+"""Search: chunking, embeddings, the Chroma store and hybrid retrieval."""

@@ -1,0 +1,1 @@
+"""Sources: the manifest, reading files and pages, and growing the library."""
