@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -63,6 +64,21 @@ def test_sources_say_what_is_read_and_what_is_known_by_link():
     rows = {s["id"]: s for s in json.loads(r.stdout)}
     assert rows["facing-the-challenges"]["has_text"] is True
     assert rows["ethical-approach"]["has_text"] is False and rows["ethical-approach"]["url"].startswith("https://")
+
+
+def test_sources_list_five_case_studies_with_authors_and_labelled_summaries():
+    r = guide("sources")
+    assert r.returncode == 0, r.stderr
+    blocks = re.split(r"\n(?=\S)", r.stdout.strip())
+    cases = [b for b in blocks if " case-study " in b.splitlines()[0]]
+    assert len(cases) == 5
+    for b in cases:
+        assert re.search(r"^    by \S.* — \S", b, re.M), b  # author — organisation
+        assert re.search(r"^    About this case study \(our summary\): \S", b, re.M), b
+        assert "known by link only: `guide corpus fetch` reads it when online" in b
+    rewards = next(b for b in cases if b.startswith("recognising-and-rewarding-co-design"))
+    assert "by Zsara McEwan — Glasgow Council for the Voluntary Sector" in rewards
+    assert "case-study hub section: Recognising and rewarding co-design" in rewards
 
 
 def test_ingest_is_a_no_op_the_second_time():

@@ -22,23 +22,47 @@ def manifest():
     return load_manifest(Settings().manifest_path)
 
 
-def test_manifest_knows_the_blog_and_the_three_case_studies(manifest):
+CASE_STUDIES = ["ethical-approach", "building-trust-relationship-based", "just-ask-the-experts",
+                "recognising-and-rewarding-co-design", "co-pro-ideas-clinic-starting-with-a-blank-page"]
+
+
+def test_manifest_knows_the_blog_and_five_case_studies_with_authors_and_summaries(manifest):
     kinds = {s.id: s.kind for s in manifest.sources}
     assert kinds["facing-the-challenges"] == "blog"
-    assert sorted(k for k, v in kinds.items() if v == "case-study") == [
-        "building-trust-relationship-based", "ethical-approach", "just-ask-the-experts"]
+    assert [k for k, v in kinds.items() if v == "case-study"] == CASE_STUDIES
     assert [s.id for s in manifest.read] == ["facing-the-challenges"]
-    assert {s.id for s in manifest.link_only} == {"ethical-approach", "building-trust-relationship-based",
-                                                  "just-ask-the-experts"}
+    assert [s.id for s in manifest.link_only] == CASE_STUDIES
     for s in manifest.link_only:
-        assert s.linked_from.startswith("Challenge: ") and s.organisation and s.url
+        assert s.organisation and s.author and s.url and s.status == "link only"
+        assert s.description and "\n" not in s.description and len(s.topics) >= 3
+    linked = {s.id: s.linked_from for s in manifest.link_only if s.linked_from}
+    assert list(linked) == CASE_STUDIES[:3] and all(v.startswith("Challenge: ") for v in linked.values())
+    assert manifest.get("recognising-and-rewarding-co-design").organisation == "Glasgow Council for the Voluntary Sector"
+    assert manifest.get("recognising-and-rewarding-co-design").hub_section == "Recognising and rewarding co-design"
 
 
 @needs_seed
-def test_case_study_addresses_match_the_seed_readme(manifest):
+def test_case_study_facts_match_the_seed_readme(manifest):
     readme = (SEED_DIR / "README.md").read_text(encoding="utf-8")
     for s in manifest.sources:
-        assert s.url in readme, s.id
+        assert s.url.rsplit("/", 1)[-1] in readme, s.id
+        if s.kind == "case-study":
+            assert s.author.split(",")[0] in readme, s.id  # an author the seed names, not one we made up
+    hub_sections = re.search(r"groups them under (.*?) and more", readme, re.S).group(1)
+    for s in manifest.sources:
+        if s.hub_section:
+            assert f'"{s.hub_section}"' in hub_sections.replace("\n", " ")
+
+
+def test_summaries_are_ours_not_the_seed_readmes_words(manifest):
+    """The descriptions are written for this project: no run of 6 words copied from the seed's table."""
+    if not (SEED_DIR / "README.md").exists():
+        pytest.skip("no seed README")
+    seed_words = re.findall(r"[a-z']+", (SEED_DIR / "README.md").read_text(encoding="utf-8").lower())
+    grams = {tuple(seed_words[i:i + 6]) for i in range(len(seed_words) - 5)}
+    for s in manifest.link_only:
+        words = re.findall(r"[a-z']+", s.description.lower())
+        assert not {tuple(words[i:i + 6]) for i in range(len(words) - 5)} & grams, s.id
 
 
 @needs_seed
@@ -73,6 +97,23 @@ def test_manifest_entry_missing_a_field_names_its_line(tmp_path):
     p = _write(tmp_path, "sources.toml", '[[source]]\nid = "a"\ntitle = "A"\nkind = "blog"\n\n[[source]]\nid = "b"\nkind = "blog"\n')
     with pytest.raises(CorpusError, match=r"line 6: source is missing 'title'"):
         load_manifest(p)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ('description = """two\nlines"""', "'description' of source 'a' must be one line"),
+    ('description = "' + "x" * 301 + '"', "longer than 300 characters"),
+    ("author = 3", "'author' of source 'a' must be non-empty text"),
+    ('hub_section = ""', "'hub_section' of source 'a' must be non-empty text"),
+    ('topics = "rewards"', "topics of source 'a' must be a list of short one-line phrases"),
+    ('url = "coproductionscotland.org.uk/x"', "must be an http(s) address"),
+])
+def test_a_bad_case_study_field_is_one_line_error_with_file_and_line(tmp_path, entry, message):
+    text = ('[[source]]\nid = "blog"\ntitle = "B"\nkind = "blog"\n\n'
+            f'[[source]]\nid = "a"\ntitle = "A"\nkind = "case-study"\n{entry}\n')  # the bad key is on line 10
+    p = _write(tmp_path, "sources.toml", text)
+    with pytest.raises(CorpusError) as e:
+        load_manifest(p)
+    assert "\n" not in str(e.value) and "sources.toml, line 10: " in str(e.value) and message in str(e.value)
 
 
 def test_unknown_kind_and_duplicate_ids_are_refused(tmp_path):

@@ -26,7 +26,8 @@ from guide.settings import Settings
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 REAL_SITE = "https://coproductionscotland.org.uk"
-CASE_STUDIES = ["ethical-approach", "building-trust-relationship-based", "just-ask-the-experts"]
+CASE_STUDIES = ["ethical-approach", "building-trust-relationship-based", "just-ask-the-experts",
+                "recognising-and-rewarding-co-design", "co-pro-ideas-clinic-starting-with-a-blank-page"]
 FAST = FetchConfig(timeout=2.0, retries=1, backoff=0.01, min_interval=0.0)
 
 
@@ -106,7 +107,7 @@ def _quotes(guide: Guide, question: str, source: str | None = None):
 
 # --- guide corpus fetch ------------------------------------------------------------------------
 
-def test_fetch_stores_the_three_linked_case_studies(lib, site):
+def test_fetch_stores_the_five_case_studies(lib, site):
     before = (lib.corpus_dir / "sources.toml").read_text(encoding="utf-8")
     results = fetch_corpus(lib, config=FAST)
     assert [r.id for r in results] == CASE_STUDIES
@@ -164,7 +165,7 @@ def test_cli_fetch_offline(offline):
 def test_cli_fetch_then_nothing_left(lib):
     res = _cli("corpus", "fetch", "--retries", "0")
     assert res.exit_code == 0, res.output
-    assert res.stdout.count(": fetched: ") == 3 and "indexed " in res.stdout
+    assert res.stdout.count(": fetched: ") == 5 and "indexed " in res.stdout
     again = _cli("corpus", "fetch")
     assert again.exit_code == 0 and "nothing to fetch" in again.stdout
 
@@ -234,7 +235,7 @@ def test_follow_respects_max(lib, site):
 def test_follow_offline(offline):
     hub = offline.manifest_path.read_text().split('url = "')[1].split("/news/")[0] + "/case-studies"
     results = fetch_corpus(offline, follow=True, hub_url=hub, config=FAST)
-    assert len(results) == 4 and not any(r.ok for r in results)
+    assert len(results) == 6 and not any(r.ok for r in results)
     assert "case-study hub" in results[-1].source and "could not be reached" in results[-1].message
 
 
@@ -265,7 +266,7 @@ def test_drift_check_lists_passages_gone_from_the_live_page(lib, site):
     res = _cli("corpus", "check", "--retries", "0")
     assert res.exit_code == 1
     assert "“Decisions took longer, but they held" in res.stdout
-    assert "4 sources: 1 drifted, 1 could not be checked" in res.stdout
+    assert "6 sources: 1 drifted, 1 could not be checked" in res.stdout
     assert _snapshot(lib.corpus_dir) == before
 
 

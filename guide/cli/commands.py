@@ -123,11 +123,24 @@ def sources(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
+    from guide.sources.corpus import SUMMARY_LABEL
+
+    pad = " " * 4
     for s in manifest.sources:
-        status = "read" if s.has_text else "link only"
-        click.echo(f"{s.id:38} {status:10} {s.kind:11} {s.title}")
+        click.echo(f"{s.id:38} {s.status:10} {s.kind:11} {s.title}")
+        byline = " — ".join(x for x in (s.author, s.organisation) if x)
+        if byline:
+            click.echo(f"{pad}by {byline}")
         if s.url:
-            click.echo(f"{'':38} {s.url}")
+            click.echo(f"{pad}{s.url}")
+        if s.hub_section:
+            click.echo(f"{pad}case-study hub section: {s.hub_section}")
+        if s.linked_from:
+            click.echo(f"{pad}linked from the blog section: {s.linked_from}")
+        if s.description:
+            click.echo(f"{pad}{SUMMARY_LABEL}: {s.description}")
+        if not s.has_text and s.url:
+            click.echo(f"{pad}known by link only: `guide corpus fetch` reads it when online")
 
 
 @main.command()

@@ -17,12 +17,23 @@ from guide.errors import CorpusError
 
 KINDS = ("blog", "case-study", "document", "guide")
 REQUIRED_SOURCE_KEYS = ("id", "title", "kind")
+# One-line text fields of a manifest entry (all optional but id, title, kind).
+TEXT_KEYS = ("id", "title", "kind", "url", "organisation", "author", "description", "hub_section", "linked_from",
+             "file")
+KNOWN_KEYS = frozenset(TEXT_KEYS) | {"topics"}
+MAX_DESCRIPTION_CHARS = 300
+MAX_TOPIC_CHARS = 80
+SUMMARY_LABEL = "About this case study (our summary)"
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
 
 
 @dataclass(frozen=True)
 class Source:
-    """One entry of the manifest. `file` is set when the guide has the source's text."""
+    """One entry of the manifest. `file` is set when the guide has the source's text.
+
+    `description` and `topics` are the project's own summary of a source (never the source's
+    words): shown labelled as our summary (`SUMMARY_LABEL`), used to match questions to case
+    studies, never indexed, quoted or cited. Only the stored text under `file` is quotable."""
 
     id: str
     title: str
@@ -30,8 +41,10 @@ class Source:
     url: str | None = None
     organisation: str | None = None
     author: str | None = None
-    about: str | None = None
-    linked_from: str | None = None
+    description: str | None = None
+    topics: tuple[str, ...] = ()
+    hub_section: str | None = None  # the group the network's case-study hub lists it under
+    linked_from: str | None = None  # the blog section that links to it
     file: str | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -39,8 +52,14 @@ class Source:
     def has_text(self) -> bool:
         return self.file is not None
 
+    @property
+    def status(self) -> str:
+        """"read" (its text is stored and quotable) or "link only"."""
+        return "read" if self.has_text else "link only"
+
     def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in ("id", "title", "kind", "url", "organisation", "author", "about", "linked_from", "file")}
+        d = {k: getattr(self, k) for k in TEXT_KEYS}
+        d["topics"] = list(self.topics) or None
         d["has_text"] = self.has_text
         d.update(self.extra)
         return {k: v for k, v in d.items() if v is not None}
@@ -116,26 +135,57 @@ def load_manifest(path: Path) -> Manifest:
     seen: set[str] = set()
     for n, entry in enumerate(entries):
         line = table_lines[n] if n < len(table_lines) else None
-        sources.append(_source_from_entry(entry, path=path, line=line))
+        end = table_lines[n + 1] if n + 1 < len(table_lines) else len(lines) + 1
+        key_lines = _key_lines(lines, line, end) if line else {}
+        sources.append(_source_from_entry(entry, path=path, line=line, key_lines=key_lines))
         if sources[-1].id in seen:
             raise CorpusError(f"duplicate source id {sources[-1].id!r}", path=path, line=line)
         seen.add(sources[-1].id)
     return Manifest(path=path, sources=sources)
 
 
-def _source_from_entry(entry: dict, *, path: Path, line: int | None) -> Source:
+def _key_lines(lines: list[str], start: int, end: int) -> dict[str, int]:
+    """The line of each `key = ...` of the table that starts at line `start` (1-based)."""
+    out: dict[str, int] = {}
+    for i in range(start, min(end, len(lines) + 1) - 1):
+        m = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", lines[i])
+        if m:
+            out.setdefault(m.group(1), i + 1)
+    return out
+
+
+def _source_from_entry(entry: dict, *, path: Path, line: int | None, key_lines: dict[str, int] | None = None) -> Source:
+    def fail(key: str | None, message: str):
+        raise CorpusError(message, path=path, line=(key_lines or {}).get(key, line) if key else line)
+
     for key in REQUIRED_SOURCE_KEYS:
         if not isinstance(entry.get(key), str) or not entry[key].strip():
-            raise CorpusError(f"source is missing {key!r}", path=path, line=line)
+            fail(None, f"source is missing {key!r}")
     if not _ID_RE.match(entry["id"]):
-        raise CorpusError(
-            f"source id {entry['id']!r} must be lower-case letters, digits and hyphens", path=path, line=line
-        )
+        fail("id", f"source id {entry['id']!r} must be lower-case letters, digits and hyphens")
     if entry["kind"] not in KINDS:
-        raise CorpusError(f"kind {entry['kind']!r} is not one of {', '.join(KINDS)}", path=path, line=line)
-    known = {"id", "title", "kind", "url", "organisation", "author", "about", "linked_from", "file"}
-    extra = {k: v for k, v in entry.items() if k not in known}
-    return Source(**{k: entry[k] for k in known if k in entry}, extra=extra)
+        fail("kind", f"kind {entry['kind']!r} is not one of {', '.join(KINDS)}")
+    for key in TEXT_KEYS:
+        value = entry.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            fail(key, f"{key!r} of source {entry['id']!r} must be non-empty text")
+        if "\n" in value or "\r" in value:
+            fail(key, f"{key!r} of source {entry['id']!r} must be one line")
+    if "url" in entry and not re.match(r"^https?://\S+$", entry["url"]):
+        fail("url", f"url of source {entry['id']!r} must be an http(s) address, got {entry['url']!r}")
+    if len(entry.get("description") or "") > MAX_DESCRIPTION_CHARS:
+        fail("description", f"description of source {entry['id']!r} is longer than {MAX_DESCRIPTION_CHARS} "
+                            "characters; keep it to one short line")
+    topics = entry.get("topics", [])
+    if not isinstance(topics, list) or not all(
+            isinstance(t, str) and t.strip() and "\n" not in t and len(t) <= MAX_TOPIC_CHARS for t in topics):
+        fail("topics", f"topics of source {entry['id']!r} must be a list of short one-line phrases "
+                       f"(at most {MAX_TOPIC_CHARS} characters each)")
+    extra = {k: v for k, v in entry.items() if k not in KNOWN_KEYS}
+    fields = {k: entry[k] for k in TEXT_KEYS if k in entry}
+    return Source(**fields, topics=tuple(t.strip() for t in topics), extra=extra)
 
 
 def parse_front_matter(raw: str, *, path: Path) -> tuple[dict, str]:

@@ -361,8 +361,8 @@ class Chat:
         rows = [f"<div class='guide-title'>{_e(s['title'])}</div>",
                 "<div class='guide-org'>" + " · ".join(_e(x) for x in (
                     s.get("organisation"), KIND_LABELS.get(s.get("kind", ""), s.get("kind"))) if x) + "</div>"]
-        if s.get("about"):
-            rows.append(f"<div class='guide-about'>{_e(s['about'])}</div>")
+        if s.get("description"):
+            rows.append(_summary_html(s["description"]))
         if s.get("linked_from"):
             rows.append(f"<div class='guide-section'>Linked from the blog section “{_e(s['linked_from'])}”</div>")
         rows.append(f"<div>{status}</div>")
@@ -502,6 +502,14 @@ def _safe_url(url: str | None) -> str | None:
     return html.escape(url, quote=True)
 
 
+def _summary_html(description: str) -> str:
+    """Our summary of a case study: labelled as ours, never styled or marked up as a quote."""
+    from guide.sources.corpus import SUMMARY_LABEL
+
+    return (f"<div class='guide-about'><span class='guide-summary-label'>{_e(SUMMARY_LABEL)}:</span> "
+            f"{_e(description)}</div>")
+
+
 def _panel(title: str, body: str) -> str:
     return f"<section class='guide-panel'><h3>{_e(title)}</h3>{body}</section>"
 
@@ -517,7 +525,7 @@ def _related_list(related: list[dict]) -> str:
         items.append(
             f"<li class='guide-related'><div class='guide-title'>{title}</div>"
             + (f"<div class='guide-org'>{_e(s.get('organisation'))}</div>" if s.get("organisation") else "")
-            + (f"<div class='guide-about'>{_e(s['about'])}</div>" if s.get("about") else "")
+            + (_summary_html(s["description"]) if s.get("description") else "")
             + f"<div class='guide-reason'><strong>Why:</strong> {_e(r['reason'])}</div>"
             + f"<div class='guide-muted'>{_e(status)}</div></li>"
         )
