@@ -51,6 +51,7 @@ class Settings:
     chroma_url: str | None = None
     collection_prefix: str = "guide"
     embedder: str = "minilm"  # "minilm" (the real model) or "hash" (deterministic fake, for tests)
+    reranker: str = "onnx"  # "onnx" (bundled cross-encoder), "fake" (tests) or a CrossEncoder folder
     max_question_chars: int = 1000
     top_k: int = 6
     max_quotes: int = 4
@@ -83,6 +84,9 @@ class Settings:
             raise SettingsError(
                 f"GUIDE_EMBEDDER={self.embedder!r} is not known: use 'minilm' (the real model) or 'hash'."
             )
+        from guide.search.rerank import check_reranker_setting
+
+        check_reranker_setting(self.reranker)
         if not 20 <= self.max_question_chars <= 100_000:
             raise SettingsError("GUIDE_MAX_QUESTION_CHARS must be between 20 and 100000.")
         if not 1 <= self.top_k <= 50:
