@@ -16,7 +16,7 @@ import numpy as np
 
 from guide.answer.compose import Answer, Composer
 from guide.search.chunking import Chunk, chunk_document
-from guide.sources.corpus import Manifest, load_documents, load_manifest
+from guide.sources.corpus import Manifest, SourceInfo, load_documents, load_manifest
 from guide.search.embedding import CachedEmbeddings, make_embedder
 from guide.errors import IndexMissingError, QuestionError
 from guide.answer.followup import Resolved, resolve
@@ -166,6 +166,7 @@ class Guide:
             | RunnableLambda(self._compose, name="compose_quotes")
         )
 
-    def sources(self) -> list[dict]:
+    def sources(self) -> list[SourceInfo]:
+        """Every source the guide knows; `has_text` when the index holds its text."""
         indexed = {c.source_id for c in self.chunks}
-        return [s.to_dict() | {"indexed": s.id in indexed} for s in self.manifest.sources]
+        return [s.info(has_text=s.id in indexed) for s in self.manifest.sources]

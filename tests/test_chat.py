@@ -57,7 +57,7 @@ class FakeGuide:
         self.calls: list[dict] = []
 
     def sources(self):
-        return [s.to_dict() | {"indexed": s.id in self.texts} for s in self.manifest.sources]
+        return [s.info(has_text=s.id in self.texts) for s in self.manifest.sources]
 
     def ask(self, question, history=None, source=None):
         self.calls.append({"question": question, "history": list(history or []), "source": source})
@@ -72,7 +72,7 @@ def trust_answer(corpus, *, rewritten=False, query=None):
     q1 = quote_of(corpus, "Trust is a commodity that we think about lots when talking about co-production.")
     kq = quote_of(corpus, "What actions can we take to ensure trust is maintained?", marker=0)
     manifest, _ = corpus
-    reading_src = manifest.get("building-trust-relationship-based").to_dict()
+    reading_src = manifest.get("building-trust-relationship-based").info()
     rq = quote_of(corpus, "Co-pro example - Building trust through relationship-based practice", marker=0)
     return Answer(question="", query=query or "trust", rewritten=rewritten, abstained=False, grounding=0.7,
                   message="", quotes=[q1], key_questions=[kq], further_reading=[Reading(rq, reading_src)])
@@ -242,8 +242,8 @@ def test_related_case_studies_come_with_the_reason_that_links_them(corpus):
     session = ChatSession()
     chat.ask(session, "How do we keep trust?")
     related = chat.related_case_studies(session.last_answer)
-    assert [r["source"]["id"] for r in related] == ["building-trust-relationship-based"]
-    assert TRUST in related[0]["reason"]
+    assert [r.source.id for r in related] == ["building-trust-relationship-based"]
+    assert TRUST in related[0].reason
     html_ = chat.related_html(session)
     assert "Building trust through relationship-based practice" in html_ and "Why:" in html_
     assert "known only by link" in html_
@@ -252,9 +252,9 @@ def test_related_case_studies_come_with_the_reason_that_links_them(corpus):
 def test_every_manifest_source_has_a_card_saying_whether_it_was_read(corpus):
     chat = Chat(FakeGuide(corpus))
     manifest, _ = corpus
-    cards = {s["id"]: chat.source_card_html(s) for s in chat.sources()}
+    cards = {s.id: chat.source_card_html(s) for s in chat.sources()}
     assert set(cards) == {s.id for s in manifest.sources}
-    assert "Read: its text is in the index" in cards[BLOG]
+    assert "Read by the guide" in cards[BLOG] and "Known only by link" not in cards[BLOG]
     for sid in ("ethical-approach", "building-trust-relationship-based", "just-ask-the-experts"):
         assert "Known only by link" in cards[sid]
         assert f"href='{manifest.get(sid).url}'" in cards[sid]

@@ -95,7 +95,7 @@ def test_reflection_questions_and_further_reading_come_from_the_matching_section
     assert a.key_questions and all(q.section == "Challenge: Co-production requires trust" for q in a.key_questions)
     reading = a.further_reading[0]
     assert reading.quote.text == "Co-pro example - Building trust through relationship-based practice"
-    assert reading.source["id"] == "building-trust-relationship-based" and reading.source["has_text"] is False
+    assert reading.source.id == "building-trust-relationship-based" and reading.source.has_text is False
 
 
 def test_abstention_names_what_is_missing(real_guide):
@@ -148,7 +148,7 @@ def test_plugged_in_llm_quotes_are_checked_before_they_are_shown(real_guide):
 
 def test_abstention_points_to_a_matching_case_study_it_has_not_read(real_guide):
     a = real_guide.ask("What did the Galway Community Cafe do for out-of-hours mental health support?")
-    assert a.abstained and [s["id"] for s in a.unread_sources] == ["ethical-approach"]
+    assert a.abstained and [s.id for s in a.unread_sources] == ["ethical-approach"]
     assert "has not read" in a.to_text() and "https://coproductionscotland.org.uk/resources/ethical-approach" in a.to_text()
     assert "not read them yet" in a.to_markdown()
     off_topic = real_guide.ask("How do I fix a leaking tap?")

@@ -28,11 +28,11 @@ def chat(tmp_path):
 
 
 def test_an_uploaded_document_is_listed_and_quoted_next(chat):
-    before = {s["id"] for s in chat.sources()}
+    before = {s.id for s in chat.sources()}
     message = chat.add_documents([("handbook.md", INVENTED)])
     assert "added" in message and "New questions can now be answered" in message
-    new = [s for s in chat.sources() if s["id"] not in before]
-    assert len(new) == 1 and new[0]["indexed"] and new[0]["title"] == "Invented test handbook"
+    new = [s for s in chat.sources() if s.id not in before]
+    assert len(new) == 1 and new[0].has_text and new[0].title == "Invented test handbook"
     assert "Invented test handbook" in chat.sources_html()
     turn = chat.ask(ChatSession(), "Who agrees the allotment rota for the gardeners?")
     assert turn.answer and not turn.answer.abstained

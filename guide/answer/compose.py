@@ -8,7 +8,6 @@ is never put in an answer.
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -17,7 +16,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from guide.search.chunking import Chunk, Span
-from guide.sources.corpus import Source
+from guide.answer import render
+from guide.sources.corpus import Source, SourceInfo
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names
 from guide.answer.quotes import Quote, make_quote, passage_link
 from guide.search.retrieval import Hit
@@ -42,7 +42,7 @@ class Reading:
     """A "More reading" line of the source (quoted verbatim) and the source it names."""
 
     quote: Quote
-    source: dict | None  # the manifest entry it links to, with has_text
+    source: SourceInfo | None  # the source it links to
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Answer:
     key_questions: list[Quote] = field(default_factory=list)
     further_reading: list[Reading] = field(default_factory=list)
     nearest_topics: list[str] = field(default_factory=list)
-    unread_sources: list[dict] = field(default_factory=list)  # known by link, matching the question
+    unread_sources: list[SourceInfo] = field(default_factory=list)  # known by link, matching the question
     source_filter: str | None = None
     support: float | None = None  # for a rewritten follow-up: how well its own topic is supported
     reason: str | None = None  # why it abstained: low_grounding | not_mentioned | answer_type | unverified
@@ -78,80 +78,12 @@ class Answer:
         return d
 
     def to_text(self) -> str:
-        """Plain text for a terminal."""
-        lines: list[str] = []
-        if self.rewritten:
-            lines.append(f"(searched for: {self.query})")
-        if self.abstained:
-            lines.append(self.message)
-            if self.nearest_topics:
-                lines.append("The nearest topics they do cover: " + "; ".join(self.nearest_topics) + ".")
-            for src in self.unread_sources:
-                lines.append(f"It knows of “{src['title']}” but has not read it yet: {src.get('url') or ''}".rstrip(": "))
-            return "\n".join(lines)
-        for q in self.quotes:
-            lines.append(f"“{q.text}” [{q.marker}]")
-        lines.append("")
-        for q in self.quotes:
-            page = f", p. {q.page}" if q.page is not None else ""
-            lines.append(f"[{q.marker}] {q.title} — {q.section}{page}" + (" ✓ verified" if q.verified else ""))
-            if q.link:
-                lines.append(f"    {q.link}")
-        if self.key_questions:
-            lines += ["", "Questions to reflect on:"] + [f"  • {q.text}" for q in self.key_questions]
-        if self.further_reading:
-            lines += ["", "Further reading:"]
-            for r in self.further_reading:
-                status = ""
-                if r.source:
-                    status = " (read by the guide)" if r.source.get("has_text") else " (known by link only)"
-                lines.append(f"  • {r.quote.text}{status}")
-                if r.source and r.source.get("url"):
-                    lines.append(f"    {r.source['url']}")
-        return "\n".join(lines)
+        """Plain text for a terminal (see guide/answer/render.py)."""
+        return render.answer_text(self)
 
     def to_markdown(self) -> str:
-        """Markdown for the web chat. Source text and user text are escaped: never live HTML."""
-        out: list[str] = []
-        if self.rewritten:
-            out.append(f"*Searched for:* {escape_md(self.query)}\n")
-        if self.abstained:
-            out.append(f"**{escape_md(self.message)}**")
-            if self.nearest_topics:
-                out.append("\nThe nearest topics they do cover:\n")
-                out += [f"- {escape_md(t)}" for t in self.nearest_topics]
-            if self.unread_sources:
-                out.append("\nIt knows of these sources but has not read them yet, so it cannot quote them:\n")
-                for src in self.unread_sources:
-                    label = escape_md(src["title"])
-                    out.append(f"- [{label}]({src['url']})" if src.get("url") else f"- {label}")
-            return "\n".join(out)
-        for q in self.quotes:
-            marker = f"[\\[{q.marker}\\]]({q.link})" if q.link else f"\\[{q.marker}\\]"
-            page = f", p. {q.page}" if q.page is not None else ""
-            out.append(f"> “{escape_md(q.text)}” {marker}\n>\n> — *{escape_md(q.title)}*, {escape_md(q.section)}{page}\n")
-        if self.key_questions:
-            out.append("**Questions to reflect on**\n")
-            out += [f"- {escape_md(q.text)}" for q in self.key_questions]
-            out.append("")
-        if self.further_reading:
-            out.append("**Further reading**\n")
-            for r in self.further_reading:
-                src = r.source or {}
-                label = escape_md(r.quote.text)
-                item = f"[{label}]({src['url']})" if src.get("url") else label
-                if src:
-                    item += " — read by the guide" if src.get("has_text") else " — known by link only (not yet read)"
-                out.append(f"- {item}")
-        return "\n".join(out)
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
-
-
-def escape_md(text: str) -> str:
-    """Escape HTML and Markdown so text shows as typed (no links, no tags, no emphasis)."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+        """Markdown for the web chat, escaped (see guide/answer/render.py)."""
+        return render.answer_markdown(self)
 
 
 @dataclass
@@ -392,13 +324,13 @@ class Composer:
             out.append(Reading(q, self._linked_source(q.text, ch.section)))
         return out
 
-    def _linked_source(self, line: str, section: str) -> dict | None:
+    def _linked_source(self, line: str, section: str) -> SourceInfo | None:
         for s in self.sources.values():
             if s.title.strip() == line.strip() or (s.linked_from and s.linked_from == section):
-                return s.to_dict()
+                return s.info()
         return None
 
-    def _unread(self, question: str) -> list[dict]:
+    def _unread(self, question: str) -> list[SourceInfo]:
         """Sources known only by link whose title or description shares a topic word with the
         question: the honest pointer when the guide cannot answer from what it has read."""
         terms = {t for t in content_terms(question) if self._df.get(t, 0) == 0 or len(t) > 3}
@@ -406,9 +338,9 @@ class Composer:
         for src in self.sources.values():
             if src.has_text:
                 continue
-            about = " ".join(filter(None, (src.title, src.organisation, src.about)))
+            about = " ".join(filter(None, (src.title, src.organisation, src.description, *src.topics)))
             if terms & set(content_terms(about)) - GENERIC_SOURCE_WORDS:
-                out.append(src.to_dict())
+                out.append(src.info())
         return out[:3]
 
     @staticmethod

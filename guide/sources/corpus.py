@@ -64,6 +64,31 @@ class Source:
         d.update(self.extra)
         return {k: v for k, v in d.items() if v is not None}
 
+    def info(self, has_text: bool | None = None) -> "SourceInfo":
+        """What is shown about this source; `has_text` defaults to whether the manifest names its text."""
+        return SourceInfo(id=self.id, title=self.title, kind=self.kind, url=self.url, organisation=self.organisation,
+                          author=self.author, description=self.description, topics=self.topics,
+                          hub_section=self.hub_section, linked_from=self.linked_from,
+                          has_text=self.has_text if has_text is None else has_text)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """A source as the guide shows it: its public manifest fields and whether its text has been
+    read (`has_text`: the guide can quote it) or it is known by link only."""
+
+    id: str
+    title: str
+    kind: str
+    has_text: bool
+    url: str | None = None
+    organisation: str | None = None
+    author: str | None = None
+    description: str | None = None  # our summary, shown labelled as ours (SUMMARY_LABEL), never quoted
+    topics: tuple[str, ...] = ()
+    hub_section: str | None = None
+    linked_from: str | None = None
+
 
 @dataclass(frozen=True)
 class Document:

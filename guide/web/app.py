@@ -10,7 +10,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 import gradio as gr  # noqa: E402
 
 from guide.web import eval_view  # noqa: E402
-from guide.answer.compose import escape_md  # noqa: E402
+from guide.answer.render import escape_md  # noqa: E402
 from guide.web.chat import STARTER_QUESTIONS, TAGLINE, TITLE, Chat, ChatSession  # noqa: E402
 
 PAGE_TITLE = f"{TITLE}: verbatim, cited answers from the Scottish Co-production Network"
@@ -123,12 +123,12 @@ def build_app(chat: Chat) -> gr.Blocks:
                 for s in chat.sources():
                     with gr.Group(elem_classes=["guide-source-row"]):
                         gr.HTML(chat.source_card_html(s))
-                        if chat.can_scope(s["id"]):
-                            b = gr.Button("Ask about this one", size="sm", elem_id=f"guide-scope-{s['id']}")
+                        if chat.can_scope(s.id):
+                            b = gr.Button("Ask about this one", size="sm", elem_id=f"guide-scope-{s.id}")
                         else:
                             b = gr.Button("Can't be quoted: known only by link", size="sm", interactive=False,
-                                          elem_id=f"guide-scope-{s['id']}")
-                        scope_buttons.append((s["id"], b))
+                                          elem_id=f"guide-scope-{s.id}")
+                        scope_buttons.append((s.id, b))
                 gr.Markdown("### Add your own documents\nMarkdown, text, HTML, PDF or Word (.docx). They are "
                             "stored with the guide's sources and quoted word for word like the blog.")
                 doc_upload = gr.File(label="Documents to add", file_count="multiple", type="filepath",

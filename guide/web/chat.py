@@ -12,8 +12,8 @@ The CONTENT of every answer comes from `Guide.ask` (the same path the evals call
 only validates, streams the engine's own Markdown (`Answer.to_markdown`, already escaped) in
 pieces, and turns failures into friendly messages (logged, never a stack trace).
 
-Everything here that becomes HTML is escaped: text from a source or from a visitor is never live
-HTML or script.
+Everything shown is rendered by guide/answer/render.py (escaped: text from a source or from a
+visitor is never live HTML or script).
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
-from guide.answer.compose import Answer, escape_md
+from guide.answer import render
+from guide.answer.compose import Answer
+from guide.answer.render import escape_md
 from guide.errors import GuideError, QuestionError
+from guide.sources.corpus import SourceInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from guide.engine import Guide
@@ -52,8 +55,6 @@ FRIENDLY_ERROR = ("Sorry, something went wrong while I was looking through the s
                   "or ask in a different way.")
 NO_FEEDBACK_STORE = "Feedback can't be saved on this server."
 SHOWN_QUESTION_CHARS = 400  # a refused long question is shown shortened
-
-KIND_LABELS = {"blog": "Blog post", "case-study": "Case study", "document": "Document", "guide": "Guide"}
 
 
 @dataclass
@@ -86,6 +87,14 @@ class Turn:
 
 
 _MD_UNESCAPE = re.compile(r"\\(.)")
+
+
+@dataclass(frozen=True)
+class Related:
+    """A case study linked to an answer, and the reason that links them."""
+
+    source: SourceInfo
+    reason: str
 
 
 @dataclass
@@ -177,11 +186,11 @@ class Chat:
         self._sources = guide.sources()
 
     # --- sources and scope ---------------------------------------------------------------
-    def sources(self) -> list[dict]:
+    def sources(self) -> list[SourceInfo]:
         return list(self._sources)
 
-    def source(self, source_id: str | None) -> dict | None:
-        return next((s for s in self._sources if s["id"] == source_id), None)
+    def source(self, source_id: str | None) -> SourceInfo | None:
+        return next((s for s in self._sources if s.id == source_id), None)
 
     def can_scope(self, source_id: str) -> bool:
         return source_id in self.guide.texts
@@ -195,16 +204,13 @@ class Chat:
         if src is None:
             return "That source isn't in the guide's list."
         if not self.can_scope(source_id):
-            return (f"The guide knows “{src['title']}” only by its link: it hasn't read its text, so it can't "
+            return (f"The guide knows “{src.title}” only by its link: it hasn't read its text, so it can't "
                     "quote it. Open the link to read it.")
         session.source = source_id
-        return f"Next questions will be answered only from “{src['title']}”."
+        return f"Next questions will be answered only from “{src.title}”."
 
     def scope_markdown(self, session: ChatSession) -> str:
-        src = self.source(session.source) if session.source else None
-        if src is None:
-            return "**Answering from:** every source the guide has read."
-        return f"**Answering only from:** {escape_md(src['title'])}"
+        return render.scope_markdown(self.source(session.source) if session.source else None)
 
     # --- asking --------------------------------------------------------------------------
     def stream(self, session: ChatSession, question: object) -> Iterator[str]:
@@ -222,7 +228,7 @@ class Chat:
             turn.question = validate_question(question, self.max_chars)
         except QuestionError as exc:
             turn.status = "refused"
-            turn.markdown = f"**{escape_md(str(exc))}**"
+            turn.markdown = render.strong(str(exc))
             yield turn.markdown
             return
         yield ""  # the question is shown; the answer is on its way
@@ -233,7 +239,7 @@ class Chat:
             full = self.render(answer, session.source)
         except QuestionError as exc:
             turn.status = "refused"
-            turn.markdown = f"**{escape_md(str(exc))}**"
+            turn.markdown = render.strong(str(exc))
             yield turn.markdown
             return
         except Exception as exc:  # noqa: BLE001 — anything at all becomes a friendly message
@@ -267,114 +273,47 @@ class Chat:
 
     def render(self, answer: Answer, source_id: str | None = None) -> str:
         """The assistant message for an answer: the engine's Markdown, with a note of the scope."""
-        out = answer.to_markdown()
-        src = self.source(source_id) if source_id else None
-        if src is not None:
-            out = f"*Answering only from:* {escape_md(src['title'])}\n\n" + out
-        if answer.abstained:
-            hint = "Try one of those topics, or" if answer.nearest_topics else "You could"
-            out += (f"\n\n*Rather than guess, the guide only answers with what its sources say. {hint} "
-                    "look through the case studies in the Explore tab.*")
-        return out
+        return render.chat_message(answer, self.source(source_id) if source_id else None)
 
-    # --- panels (HTML, every value escaped) ------------------------------------------------
+    # --- panels (HTML rendered by guide/answer/render.py, every value escaped) ------------------
     def sources_panel_html(self, session: ChatSession) -> str:
         turn = next((t for t in reversed(session.turns) if t.answer is not None), None)
         if turn is None:
-            return _panel("Sources", "<p class='guide-muted'>The passages quoted in an answer will be listed here, "
-                                     "each with a link that opens the source at that exact passage.</p>")
-        a = turn.answer
-        body: list[str] = [f"<p class='guide-asked'>For: “{_e(_short(turn.question, 160))}”</p>"]
-        if a.rewritten:
-            body.append(f"<p class='guide-query'><strong>Searched for:</strong> {_e(a.query)}</p>")
-        if a.abstained:
-            body.append("<p>No passage was close enough to the question to quote, so the guide did not answer.</p>")
-            if a.nearest_topics:
-                body.append("<p>Nearest topics it covers:</p><ul>"
-                            + "".join(f"<li>{_e(t)}</li>" for t in a.nearest_topics) + "</ul>")
-            return _panel("Sources", "".join(body))
-        items = []
-        for q in a.quotes:
-            link = _safe_url(q.link)
-            chip = (f"<a class='guide-chip' href='{link}' target='_blank' rel='noopener noreferrer' "
-                    f"title='Open the source at this passage'>[{q.marker}]</a>" if link
-                    else f"<span class='guide-chip'>[{q.marker}]</span>")
-            badge = ("<span class='guide-badge guide-verified' title='Checked word for word against the stored "
-                     "source'>✓ verified</span>" if q.verified else "")
-            kind = (self.source(q.source_id) or {}).get("kind", "")
-            meta = " · ".join(_e(x) for x in (q.organisation, KIND_LABELS.get(kind, kind)) if x)
-            items.append(
-                "<li class='guide-source'>"
-                f"<div class='guide-source-head'>{chip} <span class='guide-title'>{_e(q.title)}</span> {badge}</div>"
-                f"<div class='guide-section'>{_e(q.section)}</div>"
-                + (f"<div class='guide-org'>{meta}</div>" if meta else "")
-                + f"<div class='guide-excerpt'>“{_e(_short(q.text, 110))}”</div>"
-                + (f"<a class='guide-open' href='{link}' target='_blank' rel='noopener noreferrer'>"
-                   "Open at this passage ↗</a>" if link else "")
-                + "</li>"
-            )
-        body.append("<ol class='guide-sources'>" + "".join(items) + "</ol>")
-        related = self.related_case_studies(a)
-        if related:
-            body.append("<h4>Related case studies</h4>" + _related_list(related))
-        return _panel("Passages used", "".join(body))
+            return render.sources_panel(None, None, {})
+        return render.sources_panel(turn.question, turn.answer, {s.id: s for s in self._sources},
+                                    self.related_case_studies(turn.answer))
 
-    def related_case_studies(self, answer: Answer | None) -> list[dict]:
+    def related_case_studies(self, answer: Answer | None) -> list[Related]:
         """Case studies linked to the current answer, each with the reason that links them."""
         if answer is None or answer.abstained:
             return []
         cited = {q.source_id for q in answer.quotes}
-        out: dict[str, dict] = {}
+        out: dict[str, Related] = {}
         for r in answer.further_reading:
-            src = r.source and self.source(r.source.get("id"))
-            if src and src["id"] not in cited and src["id"] not in out:
-                out[src["id"]] = {"source": src, "reason": (
-                    f"The blog recommends it as further reading in “{r.quote.section}”, the section this answer "
-                    "quotes.")}
+            src = r.source and self.source(r.source.id)
+            if src and src.id not in cited and src.id not in out:
+                out[src.id] = Related(src, f"The blog recommends it as further reading in “{r.quote.section}”, "
+                                           "the section this answer quotes.")
         by_section: dict[str, list[int]] = {}
         for q in answer.quotes:
             by_section.setdefault(q.section, []).append(q.marker)
         for s in self._sources:
-            sec = s.get("linked_from")
-            if sec in by_section and s["id"] not in cited and s["id"] not in out:
+            sec = s.linked_from
+            if sec in by_section and s.id not in cited and s.id not in out:
                 markers = ", ".join(f"[{m}]" for m in by_section[sec])
-                reason = f"Linked from “{sec}”, the section quote {markers} comes from."
-                out[s["id"]] = {"source": s, "reason": reason}
+                out[s.id] = Related(s, f"Linked from “{sec}”, the section quote {markers} comes from.")
         return list(out.values())
 
     def related_html(self, session: ChatSession) -> str:
         a = session.last_answer
-        if a is None:
-            return _panel("Related to your last answer", "<p class='guide-muted'>Ask a question in the Chat tab: "
-                                                        "the case studies linked to its answer will show here.</p>")
-        related = self.related_case_studies(a)
-        if not related:
-            why = ("Your last question wasn't answered from the sources, so no case study is linked to it."
-                   if a.abstained else "No case study is linked to the passages of your last answer.")
-            return _panel("Related to your last answer", f"<p class='guide-muted'>{why}</p>")
-        return _panel("Related to your last answer", _related_list(related))
+        return render.related_panel(a, self.related_case_studies(a))
 
-    def source_card_html(self, s: dict) -> str:
-        url = _safe_url(s.get("url"))
-        status = ("<span class='guide-badge guide-verified'>Read: its text is in the index</span>" if s.get("indexed")
-                  else "<span class='guide-badge guide-linkonly'>Known only by link: not read yet</span>")
-        rows = [f"<div class='guide-title'>{_e(s['title'])}</div>",
-                "<div class='guide-org'>" + " · ".join(_e(x) for x in (
-                    s.get("organisation"), KIND_LABELS.get(s.get("kind", ""), s.get("kind"))) if x) + "</div>"]
-        if s.get("description"):
-            rows.append(_summary_html(s["description"]))
-        if s.get("linked_from"):
-            rows.append(f"<div class='guide-section'>Linked from the blog section “{_e(s['linked_from'])}”</div>")
-        rows.append(f"<div>{status}</div>")
-        if url:
-            rows.append(f"<a class='guide-open' href='{url}' target='_blank' rel='noopener noreferrer'>"
-                        f"{_e(url)} ↗</a>")
-        return "<div class='guide-card'>" + "".join(rows) + "</div>"
+    def source_card_html(self, s: SourceInfo) -> str:
+        return render.source_card(s)
 
     def sources_html(self) -> str:
         """Every source the guide knows, as cards (re-rendered after an upload)."""
-        return "".join(self.source_card_html(s) for s in self._sources)
-
+        return render.source_cards(self._sources)
     # --- adding documents (the Explore tab's upload control) -------------------------------
     def add_documents(self, files: list) -> str:
         """Add uploaded documents to the corpus, refresh the index (only new text is embedded)
@@ -464,69 +403,4 @@ class Chat:
 
     # --- about -----------------------------------------------------------------------------
     def about_markdown(self) -> str:
-        read = [s for s in self._sources if s.get("indexed")]
-        link_only = [s for s in self._sources if not s.get("indexed")]
-        lines = [
-            f"**{TITLE}** answers questions from practitioners working on co-production. It does not write "
-            "its own text: every answer is made of sentences quoted word for word from what it has read, each "
-            "checked against the stored source (✓ verified) and linked to the exact passage. When its sources "
-            "don't cover a question, it says so instead of guessing.",
-            "",
-            f"**What it has read ({len(read)}):**",
-        ]
-        for s in read:
-            org = f" — {escape_md(s['organisation'])}" if s.get("organisation") else ""
-            lines.append(f"- {escape_md(s['title'])}{org}")
-        if link_only:
-            lines += ["", f"**Known only by link ({len(link_only)}):** the case studies the blog points to. The guide "
-                          "can suggest them but cannot quote them."]
-            lines += [f"- {escape_md(s['title'])}" for s in link_only]
-        lines += ["", "Ratings and comments you leave are stored on this server only, with the question and "
-                      "answer they are about. Nothing is sent anywhere else."]
-        return "\n".join(lines)
-
-
-def _e(text: object) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
-
-
-def _short(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
-
-
-def _safe_url(url: str | None) -> str | None:
-    """Only http(s) links, attribute-escaped."""
-    if not url or not re.match(r"^https?://", url, re.I):
-        return None
-    return html.escape(url, quote=True)
-
-
-def _summary_html(description: str) -> str:
-    """Our summary of a case study: labelled as ours, never styled or marked up as a quote."""
-    from guide.sources.corpus import SUMMARY_LABEL
-
-    return (f"<div class='guide-about'><span class='guide-summary-label'>{_e(SUMMARY_LABEL)}:</span> "
-            f"{_e(description)}</div>")
-
-
-def _panel(title: str, body: str) -> str:
-    return f"<section class='guide-panel'><h3>{_e(title)}</h3>{body}</section>"
-
-
-def _related_list(related: list[dict]) -> str:
-    items = []
-    for r in related:
-        s = r["source"]
-        url = _safe_url(s.get("url"))
-        title = (f"<a href='{url}' target='_blank' rel='noopener noreferrer'>{_e(s['title'])} ↗</a>" if url
-                 else _e(s["title"]))
-        status = "read by the guide" if s.get("indexed") else "known only by link (not read yet)"
-        items.append(
-            f"<li class='guide-related'><div class='guide-title'>{title}</div>"
-            + (f"<div class='guide-org'>{_e(s.get('organisation'))}</div>" if s.get("organisation") else "")
-            + (_summary_html(s["description"]) if s.get("description") else "")
-            + f"<div class='guide-reason'><strong>Why:</strong> {_e(r['reason'])}</div>"
-            + f"<div class='guide-muted'>{_e(status)}</div></li>"
-        )
-    return "<ul class='guide-related-list'>" + "".join(items) + "</ul>"
+        return render.about_markdown(TITLE, self._sources)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from guide.answer.compose import escape_md
+from guide.answer.render import escape_md
 from guide.errors import CorpusError, GuideError
 from guide.settings import REPO_ROOT
 

@@ -1,0 +1,146 @@
+"""Presentation, in one place: how an answer and the sources are shown.
+
+Every rendering is a Jinja2 template under guide/answer/templates/:
+
+- `answer_text`: an answer for a terminal (`guide ask`);
+- `answer_markdown` / `chat_message`: an answer as Markdown for the web chat;
+- `sources_panel`, `related_panel`, `source_card(s)`: the web chat's HTML panels;
+- `about_markdown`, `scope_markdown`, `strong`: the web chat's other Markdown.
+
+Nothing from a source or a visitor is ever live markup. HTML templates autoescape; Markdown
+templates escape every value they print (`escape_md`) unless it was built here as `Markup`
+(a link whose label is escaped). URLs become links only when they are http(s).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from guide.sources.corpus import SUMMARY_LABEL
+
+if TYPE_CHECKING:  # pragma: no cover
+    from guide.answer.compose import Answer
+    from guide.sources.corpus import SourceInfo  # noqa: F401
+
+# The one wording for whether the guide has read a source.
+READ = "read by the guide"
+LINK_ONLY = "known only by link: not read yet"
+
+KIND_LABELS = {"blog": "Blog post", "case-study": "Case study", "document": "Document", "guide": "Guide"}
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def escape_md(text: object) -> str:
+    """Escape HTML and Markdown so text shows as typed (no links, no tags, no emphasis)."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape("" if text is None else str(text), quote=False))
+
+
+def status(src: "SourceInfo | None") -> str:
+    return "" if src is None else READ if src.has_text else LINK_ONLY
+
+
+def kind_label(kind: str | None) -> str:
+    return KIND_LABELS.get(kind or "", kind or "")
+
+
+def http_url(url: str | None) -> str | None:
+    """The URL when it is http(s) (the only links the guide makes), else None."""
+    return url if url and re.match(r"^https?://", url, re.I) else None
+
+
+def short(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
+
+
+def md_link(label: object, url: str | None) -> Markup:
+    """A Markdown link with an escaped label (just the label when there is no URL)."""
+    return Markup(f"[{escape_md(label)}]({url})" if url else escape_md(label))
+
+
+def md_marker(marker: int, link: str | None) -> Markup:
+    return Markup(f"[\\[{marker}\\]]({link})" if link else f"\\[{marker}\\]")
+
+
+def _md_finalize(value: object) -> str:
+    return value if isinstance(value, Markup) else escape_md(value)
+
+
+def _env(**kw) -> Environment:
+    env = Environment(loader=PackageLoader("guide.answer", "templates"), trim_blocks=True, lstrip_blocks=True,
+                      undefined=StrictUndefined, **kw)
+    env.globals.update(READ=READ, LINK_ONLY=LINK_ONLY, SUMMARY_LABEL=SUMMARY_LABEL, status=status,
+                       kind_label=kind_label)
+    env.filters.update(http_url=http_url, short=short, link=md_link, marker=md_marker)
+    return env
+
+
+_TEXT = _env(autoescape=False)
+_MARKDOWN = _env(autoescape=False, finalize=_md_finalize)
+_HTML = _env(autoescape=True)
+
+
+def _render(env: Environment, name: str, **context) -> str:
+    return env.get_template(name).render(**context).rstrip("\n")
+
+
+# --- an answer --------------------------------------------------------------------------------
+def answer_text(answer: "Answer") -> str:
+    """Plain text for a terminal."""
+    return _render(_TEXT, "answer.txt.j2", answer=answer)
+
+
+def answer_markdown(answer: "Answer") -> str:
+    """Markdown for the web chat. Source text and user text are escaped: never live HTML."""
+    return _render(_MARKDOWN, "answer.md.j2", answer=answer)
+
+
+def chat_message(answer: "Answer", scope: "SourceInfo | None" = None) -> str:
+    """The chat's assistant message: the answer's Markdown, the scope it was asked in, and for an
+    abstention a pointer to what to try instead."""
+    return _render(_MARKDOWN, "message.md.j2", answer=answer, scope=scope, body=Markup(answer_markdown(answer)))
+
+
+# --- the web chat's other Markdown ---------------------------------------------------------------
+def strong(text: str) -> str:
+    """A one-line notice in bold, escaped."""
+    return f"**{escape_md(text)}**"
+
+
+def scope_markdown(scope: "SourceInfo | None") -> str:
+    return _render(_MARKDOWN, "scope.md.j2", scope=scope)
+
+
+def about_markdown(title: str, sources: Sequence["SourceInfo"]) -> str:
+    return _render(_MARKDOWN, "about.md.j2", title=Markup(escape_md(title)),
+                   read=[s for s in sources if s.has_text], link_only=[s for s in sources if not s.has_text])
+
+
+# --- the web chat's HTML panels --------------------------------------------------------------------
+def _macro(name: str, *args) -> str:
+    return str(getattr(_HTML.get_template("chat.html.j2").module, name)(*args)).strip()
+
+
+def sources_panel(question: str | None, answer: "Answer | None", sources: Mapping[str, "SourceInfo"],
+                  related: Sequence = ()) -> str:
+    """The passages an answer quotes (or, before any answer, what the panel will show)."""
+    return _macro("sources_panel", question, answer, sources, related)
+
+
+def related_panel(answer: "Answer | None", related: Sequence) -> str:
+    """The case studies linked to the last answer, each with its reason (`.source`, `.reason`)."""
+    return _macro("related_panel", answer, related)
+
+
+def source_card(source: "SourceInfo") -> str:
+    return _macro("source_card", source)
+
+
+def source_cards(sources: Iterable["SourceInfo"]) -> str:
+    return "".join(source_card(s) for s in sources)
