@@ -331,17 +331,20 @@ class Composer:
         return None
 
     def _unread(self, question: str) -> list[SourceInfo]:
-        """Sources known only by link whose title or description shares a topic word with the
-        question: the honest pointer when the guide cannot answer from what it has read."""
+        """Sources known only by link whose title, organisation or description shares topic words
+        with the question (those sharing at least half as many as the best one): the honest
+        pointer when the guide cannot answer from what it has read."""
         terms = {t for t in content_terms(question) if self._df.get(t, 0) == 0 or len(t) > 3}
-        out = []
+        shared: list[tuple[int, Source]] = []
         for src in self.sources.values():
             if src.has_text:
                 continue
-            about = " ".join(filter(None, (src.title, src.organisation, src.description, *src.topics)))
-            if terms & set(content_terms(about)) - GENERIC_SOURCE_WORDS:
-                out.append(src.info())
-        return out[:3]
+            about = " ".join(filter(None, (src.title, src.organisation, src.description)))
+            n = len(terms & set(content_terms(about)) - GENERIC_SOURCE_WORDS)
+            if n:
+                shared.append((n, src))
+        best = max((n for n, _ in shared), default=0)
+        return [src.info() for n, src in shared if 2 * n >= best][:3]
 
     @staticmethod
     def _topics(hits: Sequence[Hit]) -> list[str]:
