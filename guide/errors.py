@@ -48,3 +48,11 @@ class ModelError(GuideError):
 
 class SourceError(GuideError):
     """A source could not be fetched or read (network, format, size...)."""
+
+
+class AuthError(GuideError):
+    """Sign-in is not set up in a way the server can use (users file missing or malformed, ...)."""
+
+
+class PermissionDenied(GuideError):
+    """The signed-in user's role does not allow this action. The message says who may do it."""

@@ -60,6 +60,8 @@ class Settings:
     port: int = 7860
     llm: str | None = None  # "module:callable" taking a prompt, returning text
     scifact_dir: Path | None = None  # default: <shared_dir>/datasets/scifact
+    users_file: Path | None = None  # sign-in for the web chat (guide/web/auth.py); none: no sign-in
+    questions_per_minute: int = 10  # per chat session; 0: no limit
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -95,6 +97,10 @@ class Settings:
             raise SettingsError("GUIDE_MAX_QUOTES must be between 1 and 4.")
         if not -1.0 <= self.abstain_threshold <= 1.0:
             raise SettingsError("GUIDE_ABSTAIN_THRESHOLD must be between -1 and 1 (a cosine similarity).")
+        if not 0 <= self.questions_per_minute <= 10_000:
+            raise SettingsError("GUIDE_QUESTIONS_PER_MINUTE must be between 0 (no limit) and 10000.")
+        if self.users_file is not None:
+            object.__setattr__(self, "users_file", Path(self.users_file).expanduser())
         if not 0 < self.port < 65536:
             raise SettingsError("GUIDE_PORT must be a TCP port number (1-65535).")
         if self.chroma_url is not None and not self.chroma_url.startswith(("http://", "https://")):

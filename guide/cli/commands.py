@@ -158,11 +158,12 @@ def calibrate(questions: tuple[str, ...]) -> None:
 
 
 # Commands of the web chat, evals and library live in their own thin modules.
+from guide.cli.access import audit, users  # noqa: E402
 from guide.cli.eval_cmd import eval_command  # noqa: E402
 from guide.cli.library import corpus, remove  # noqa: E402
 from guide.cli.web import feedback, serve  # noqa: E402
 
-for _cmd in (serve, feedback, eval_command, corpus, remove):
+for _cmd in (serve, feedback, eval_command, corpus, remove, users, audit):
     main.add_command(_cmd)
 
 

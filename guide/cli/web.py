@@ -53,12 +53,20 @@ def _quiet_loggers() -> None:
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1, GUIDE_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default 7860, GUIDE_PORT).")
 @click.option("--build-if-missing", is_flag=True, help="Build the index first if there is none.")
-def serve(host: str | None, port: int | None, build_if_missing: bool) -> None:
-    """Start the web chat (on 127.0.0.1:7860 unless told otherwise; never a public share link)."""
+@click.option("--no-auth", is_flag=True,
+              help="Serve a non-loopback address without sign-in (anyone who can reach it may change the corpus).")
+def serve(host: str | None, port: int | None, build_if_missing: bool, no_auth: bool) -> None:
+    """Start the web chat (on 127.0.0.1:7860 unless told otherwise; never a public share link).
+
+    Off 127.0.0.1 it needs sign-in: GUIDE_USERS_FILE (see `guide users add`), or --no-auth."""
+    from guide.web.auth import RateLimit, access_for, is_loopback
     from guide.web.feedback import FeedbackStore
 
-    _configure_logging()
     settings = _settings(host=host, port=port)
+    access, warning = access_for(settings.host, settings.users_file, no_auth=no_auth)  # before anything slow
+    if warning:
+        click.echo(warning, err=True)
+    _configure_logging()
     guide = open_guide(settings, build_if_missing=build_if_missing)
     _quiet_loggers()  # some libraries set their own level when first imported
     if guide.stale:
@@ -70,17 +78,21 @@ def serve(host: str | None, port: int | None, build_if_missing: bool) -> None:
     from guide.web.app import launch
     from guide.web.chat import Chat
 
-    chat = Chat(guide, store=store, pace=0.02)
+    limit = RateLimit(settings.questions_per_minute) if settings.questions_per_minute else None
+    chat = Chat(guide, store=store, pace=0.02, limit=limit)
     try:
-        demo, url = launch(chat, host=settings.host, port=settings.port, block=False)
+        demo, url = launch(chat, host=settings.host, port=settings.port, block=False, access=access)
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {settings.host}:{settings.port} ({exc}). Is another guide running? "
             "Choose another port with --port or GUIDE_PORT."
         ) from None
     click.echo(f"Co-production Guide is running at {url}  (press Ctrl+C to stop)")
-    if settings.host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"note: listening on {settings.host}: other machines on your network can reach it.", err=True)
+    if access.enabled:
+        click.echo(f"Sign-in required: users and roles from {settings.users_file}", err=True)
+    if not is_loopback(settings.host):
+        click.echo(f"note: listening on {settings.host}: other machines on your network can reach it. Put it "
+                   "behind an HTTPS reverse proxy (docs/security.md).", err=True)
     click.echo(f"Feedback is stored in {settings.feedback_db}")
     sys.stdout.flush()
     try:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import time
@@ -38,7 +39,9 @@ from guide.sources.fetch import DEFAULT_HUB, DOCUMENT_TYPES, HTML_TYPES, FetchCo
 from guide.answer.quotes import normalise
 from guide.settings import Settings
 
-MAX_FILE_BYTES = 50_000_000
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 50_000_000  # also the web chat's upload cap (Gradio's max_file_size)
 _URL = re.compile(r"^https?://", re.I)
 _FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
 
@@ -284,8 +287,10 @@ class _File:
 
 
 def add_sources(settings: Settings, items: Sequence[str | Path | Upload], *, config: FetchConfig | None = None,
-                fetcher: Fetcher | None = None, max_file_bytes: int = MAX_FILE_BYTES) -> list[Result]:
-    """Add files, folders, URLs or uploads to the corpus. One Result per document.
+                fetcher: Fetcher | None = None, max_file_bytes: int = MAX_FILE_BYTES,
+                actor: str | None = None) -> list[Result]:
+    """Add files, folders, URLs or uploads to the corpus. One Result per document, each recorded
+    in the audit trail as done by `actor` (default: the local account, for the command line).
 
     A source already stored from the same file or address is updated when its text changed
     (and left alone when it did not); a text identical to another source's is refused as a
@@ -321,7 +326,17 @@ def add_sources(settings: Settings, items: Sequence[str | Path | Upload], *, con
     finally:
         if own_fetcher is not None:
             own_fetcher.close()
+        _audit(settings, actor, "add", results)
     return results
+
+
+def _audit(settings: Settings, actor: str | None, action: str, results: Sequence[Result]) -> None:
+    from guide.sources.audit import record_results
+
+    try:
+        record_results(settings.data_dir, actor, action, results)
+    except GuideError as exc:  # the change is made: say loudly that it went unrecorded, don't undo it
+        log.error("%s by %s not recorded in the audit trail: %s", action, actor, exc)
 
 
 def _read_item(item, max_file_bytes: int) -> tuple[bytes, str, str]:
@@ -435,7 +450,7 @@ class UploadReport:
 
 
 def upload(settings: Settings, files: Iterable[str | Path | Upload | tuple[str, bytes]], *, embedder=None,
-           reindex: bool = True) -> UploadReport:
+           reindex: bool = True, actor: str | None = None) -> UploadReport:
     """For the web chat's upload control: add the uploaded documents, then refresh the index.
 
     `files`: temp-file paths (their file name is taken as the document's name), `Upload`s,
@@ -450,7 +465,7 @@ def upload(settings: Settings, files: Iterable[str | Path | Upload | tuple[str, 
             items.append(Upload(name=str(f[0]), data=bytes(f[1])))
         else:
             items.append(Upload(name=Path(f).name, path=Path(f)))
-    report = UploadReport(add_sources(settings, items))
+    report = UploadReport(add_sources(settings, items, actor=actor))
     if reindex and report.changed:
         from guide.engine import ingest
 
@@ -463,9 +478,15 @@ def upload(settings: Settings, files: Iterable[str | Path | Upload | tuple[str, 
 
 # --- removing ---------------------------------------------------------------------------------------
 
-def remove_source(settings: Settings, source_id: str, *, keep_link: bool = False) -> Result:
+def remove_source(settings: Settings, source_id: str, *, keep_link: bool = False, actor: str | None = None) -> Result:
     """Take a source out of the manifest and delete its stored text. With keep_link, a source
-    that has a url stays known by its link (as before it was fetched)."""
+    that has a url stays known by its link (as before it was fetched). Recorded in the audit trail."""
+    result = _remove_source(settings, source_id, keep_link=keep_link)
+    _audit(settings, actor, "remove", [result])
+    return result
+
+
+def _remove_source(settings: Settings, source_id: str, *, keep_link: bool) -> Result:
     with _locked(settings):
         manifest = load_manifest(settings.manifest_path)
         src = manifest.get(source_id)  # CorpusError listing the known ids
@@ -489,7 +510,8 @@ def remove_source(settings: Settings, source_id: str, *, keep_link: bool = False
 # --- fetching the sources known by link ---------------------------------------------------------------
 
 def fetch_corpus(settings: Settings, *, follow: bool = False, hub_url: str = DEFAULT_HUB,
-                 config: FetchConfig | None = None, fetcher: Fetcher | None = None) -> list[Result]:
+                 config: FetchConfig | None = None, fetcher: Fetcher | None = None,
+                 actor: str | None = None) -> list[Result]:
     """Download every manifest source that has a url and no text yet; with `follow`, also new
     case studies linked from the hub (bounded by config.follow_depth/follow_max/follow_max_pages).
     A source that cannot be fetched gets a Result saying why, and nothing of it is changed."""
@@ -506,6 +528,7 @@ def fetch_corpus(settings: Settings, *, follow: bool = False, hub_url: str = DEF
     finally:
         if own:
             fetcher.close()
+        _audit(settings, actor, "fetch", results)
     return results
 
 

@@ -9,8 +9,11 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 
 import gradio as gr  # noqa: E402
 
+from guide.errors import PermissionDenied  # noqa: E402
+from guide.sources.library import MAX_FILE_BYTES  # noqa: E402
 from guide.web import eval_view  # noqa: E402
 from guide.answer.render import escape_md  # noqa: E402
+from guide.web.auth import EVALUATION_BUSY, Access, evaluation_slot  # noqa: E402
 from guide.web.chat import STARTER_QUESTIONS, TAGLINE, TITLE, Chat, ChatSession  # noqa: E402
 
 PAGE_TITLE = f"{TITLE}: verbatim, cited answers from the Scottish Co-production Network"
@@ -72,13 +75,34 @@ def _new_session() -> ChatSession:
     return ChatSession()
 
 
-def build_app(chat: Chat) -> gr.Blocks:
-    """The Blocks app for a `Chat`. Launch it with `launch()`."""
-    skip = gr.skip
+AUDIT_HEADERS = ["when (UTC)", "who", "action", "source", "outcome", "detail"]
 
-    with gr.Blocks(title=PAGE_TITLE, analytics_enabled=False) as demo:
+
+def build_app(chat: Chat, access: Access | None = None) -> gr.Blocks:
+    """The Blocks app for a `Chat`. Launch it with `launch()`.
+
+    `access` decides who may do what (guide/web/auth.py); every handler asks it on the server,
+    whatever the page shows. Without sign-in (the default) the one visitor may do everything."""
+    skip = gr.skip
+    access = access or Access()
+    editor_default = not access.enabled  # with sign-in, editor controls appear only for editors (on load)
+
+    def allow(request: gr.Request | None, action: str, sess: ChatSession | None = None) -> str:
+        """The visitor's name if their role allows `action`; otherwise a refusal (gr.Error)."""
+        user = getattr(request, "username", None)
+        try:
+            access.check(user, action)
+        except PermissionDenied as exc:
+            raise gr.Error(str(exc), title="Not allowed", print_exception=False) from None
+        who = access.who(user)
+        if sess is not None:
+            sess.user = who
+        return who
+
+    with gr.Blocks(title=PAGE_TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         session = gr.State(_new_session)  # called once per visitor: each gets their own conversation
         gr.Markdown(f"# {TITLE}\n{TAGLINE}", elem_id="guide-header")
+        signed_in = gr.Markdown("", elem_id="guide-signed-in", visible=access.enabled)
         with gr.Accordion("About this guide: what it is and what it has read", open=False, elem_id="guide-about"):
             gr.Markdown(chat.about_markdown())
 
@@ -129,16 +153,35 @@ def build_app(chat: Chat) -> gr.Blocks:
                             b = gr.Button("Can't be quoted: known only by link", size="sm", interactive=False,
                                           elem_id=f"guide-scope-{s.id}")
                         scope_buttons.append((s.id, b))
-                gr.Markdown("### Add your own documents\nMarkdown, text, HTML, PDF or Word (.docx). They are "
-                            "stored with the guide's sources and quoted word for word like the blog.")
-                doc_upload = gr.File(label="Documents to add", file_count="multiple", type="filepath",
-                                     file_types=[".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"],
-                                     elem_id="guide-doc-upload")
-                doc_add = gr.Button("Add to the guide", elem_id="guide-doc-add")
-                doc_result = gr.Markdown(elem_id="guide-doc-result")
-                doc_sources = gr.HTML(elem_id="guide-doc-sources")
+                with gr.Column(visible=editor_default, elem_id="guide-editor-tools") as editor_tools:
+                    gr.Markdown("### Add your own documents\nMarkdown, text, HTML, PDF or Word (.docx). They are "
+                                "stored with the guide's sources and quoted word for word like the blog.")
+                    doc_upload = gr.File(label="Documents to add", file_count="multiple", type="filepath",
+                                         file_types=[".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"],
+                                         elem_id="guide-doc-upload")
+                    doc_add = gr.Button("Add to the guide", elem_id="guide-doc-add")
+                    doc_result = gr.Markdown(elem_id="guide-doc-result")
+                    doc_sources = gr.HTML(elem_id="guide-doc-sources")
+                    with gr.Accordion("Manage sources, feedback and the audit trail", open=False,
+                                      elem_id="guide-manage"):
+                        with gr.Row(equal_height=True):
+                            remove_choice = gr.Dropdown(choices=_removable(chat), value=None, scale=3,
+                                                        allow_custom_value=True,  # the library checks the id
+                                                        label="Source to remove", elem_id="guide-remove-choice")
+                            remove_run = gr.Button("Remove from the guide", variant="stop", scale=1,
+                                                   elem_id="guide-remove")
+                        fetch_run = gr.Button("Fetch the case studies known only by link (needs internet)",
+                                              elem_id="guide-fetch")
+                        manage_result = gr.Markdown(elem_id="guide-manage-result")
+                        export_run = gr.Button("Export all feedback (CSV)", elem_id="guide-export")
+                        export_file = gr.File(label="Feedback export", interactive=False, elem_id="guide-export-file")
+                        gr.Markdown("#### Audit trail\nWho added, removed or fetched which source, and when "
+                                    "(newest first).")
+                        audit_table = gr.Dataframe(headers=AUDIT_HEADERS, interactive=False, wrap=True,
+                                                   elem_id="guide-audit")
+                        audit_refresh = gr.Button("Refresh the audit trail", size="sm", elem_id="guide-audit-refresh")
 
-            with gr.Tab("Evaluate", id="evaluate"):
+            with gr.Tab("Evaluate", id="evaluate", visible=editor_default, elem_id="guide-eval-tab") as eval_tab:
                 gr.Markdown("### Run a question set through this guide\nEach question is asked the way the chat "
                             "asks it; the answers are scored and checked against the project's thresholds. "
                             "Question file format: evals/README.md.")
@@ -156,7 +199,8 @@ def build_app(chat: Chat) -> gr.Blocks:
         # --- events --------------------------------------------------------------------
         answer_outputs = [chatbot, question, sources_panel, related, status]
 
-        def on_ask(text, sess: ChatSession):
+        def on_ask(text, sess: ChatSession, request: gr.Request):
+            allow(request, "ask", sess)
             first = True
             for _ in chat.stream(sess, text):
                 if first:  # the question on screen; a refused one stays in the box so it can be shortened
@@ -167,10 +211,10 @@ def build_app(chat: Chat) -> gr.Blocks:
                     yield sess.messages(), skip(), skip(), skip(), skip()
             yield sess.messages(), skip(), chat.sources_panel_html(sess), chat.related_html(sess), skip()
 
-        def on_example(sess: ChatSession, evt: gr.SelectData):
+        def on_example(sess: ChatSession, evt: gr.SelectData, request: gr.Request):
             value = evt.value
             text = value.get("text", "") if isinstance(value, dict) else str(value or "")
-            yield from on_ask(text, sess)
+            yield from on_ask(text, sess, request)
 
         ask.click(on_ask, [question, session], answer_outputs, api_name="ask", concurrency_id="ask")
         question.submit(on_ask, [question, session], answer_outputs, api_visibility="undocumented",
@@ -178,7 +222,8 @@ def build_app(chat: Chat) -> gr.Blocks:
         chatbot.example_select(on_example, [session], answer_outputs, api_visibility="undocumented",
                                concurrency_id="ask")
 
-        def on_clear(sess: ChatSession):
+        def on_clear(sess: ChatSession, request: gr.Request):
+            allow(request, "ask", sess)
             sess.clear()
             return ([], "", chat.sources_panel_html(sess), chat.related_html(sess), "Conversation cleared.",
                     chat.scope_markdown(sess), gr.update(visible=False), gr.update(visible=False), "")
@@ -187,14 +232,16 @@ def build_app(chat: Chat) -> gr.Blocks:
         clear.click(on_clear, [session], clear_outputs, api_name="clear", concurrency_limit=None)
         chatbot.clear(on_clear, [session], clear_outputs, api_visibility="undocumented", concurrency_limit=None)
 
-        def on_like(sess: ChatSession, evt: gr.LikeData):
+        def on_like(sess: ChatSession, evt: gr.LikeData, request: gr.Request):
+            allow(request, "rate", sess)
             message = chat.record_feedback(sess, evt.index if isinstance(evt.index, int) else evt.index[0],
                                            evt.liked)
             return escape_md(message), gr.update(visible=sess.comment_turn is not None)
 
         chatbot.like(on_like, [session], [status, fb_group], api_visibility="undocumented", concurrency_limit=None)
 
-        def on_comment(text, sess: ChatSession):
+        def on_comment(text, sess: ChatSession, request: gr.Request):
+            allow(request, "rate", sess)
             message = chat.add_comment(sess, text)
             saved = message.startswith("Thanks")
             return escape_md(message), ("" if saved else skip())
@@ -205,7 +252,8 @@ def build_app(chat: Chat) -> gr.Blocks:
                        concurrency_limit=None)
 
         def scoper(source_id):
-            def on_scope(sess: ChatSession):
+            def on_scope(sess: ChatSession, request: gr.Request):
+                allow(request, "explore", sess)
                 notice = chat.set_scope(sess, source_id)
                 return (chat.scope_markdown(sess), gr.update(visible=sess.source is not None), escape_md(notice),
                         gr.Tabs(selected="chat"))
@@ -216,35 +264,105 @@ def build_app(chat: Chat) -> gr.Blocks:
             b.click(scoper(sid), [session], scope_outputs, api_visibility="undocumented", concurrency_limit=None)
         unscope.click(scoper(None), [session], scope_outputs, api_visibility="undocumented", concurrency_limit=None)
 
-        def on_add_documents(files):
-            message = chat.add_documents(list(files or []))
+        def on_add_documents(files, request: gr.Request):
+            who = allow(request, "upload")
+            message = chat.add_documents(list(files or []), actor=who)
             return message, "<h4>Sources now</h4>" + chat.sources_html()
 
         # Adding documents rebuilds the index: one job at a time with the answers.
         doc_add.click(on_add_documents, [doc_upload], [doc_result, doc_sources], api_name="add_documents",
                       concurrency_id="ask")
 
-        def on_evaluate(set_name, upload, progress=gr.Progress(track_tqdm=True)):
-            view = eval_view.run_evaluation(chat.guide, set_name=set_name, upload=upload, progress=True)
+        def on_evaluate(set_name, upload, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+            allow(request, "evaluate")
+            with evaluation_slot(chat.guide.settings.data_dir) as mine:
+                if not mine:
+                    return f"**{EVALUATION_BUSY}**", None
+                view = eval_view.run_evaluation(chat.guide, set_name=set_name, upload=upload, progress=True)
             return view.markdown, (str(view.png) if view.png else None)
 
         # The same guide as the chat, one job at a time with its answers (concurrency_id "ask").
         eval_run.click(on_evaluate, [eval_set, eval_upload], [eval_summary, eval_chart], api_name="evaluate",
                        concurrency_id="ask")
 
+        # --- editors only: every handler checks the role on the server ---------------------
+        def audit_rows() -> list[list[str]]:
+            from guide.sources.audit import AuditLog, audit_path
+
+            entries = AuditLog(audit_path(chat.guide.settings.data_dir)).entries(limit=200)
+            return [[e.at, e.actor, e.action, e.source, e.outcome, e.detail] for e in entries]
+
+        def after_change(message):
+            return message, gr.update(choices=_removable(chat), value=None), audit_rows()
+
+        def on_remove(source_id, request: gr.Request):
+            return after_change(chat.remove_source(source_id, actor=allow(request, "remove")))
+
+        def on_fetch(request: gr.Request):
+            return after_change(chat.fetch_sources(actor=allow(request, "fetch")))
+
+        change_outputs = [manage_result, remove_choice, audit_table]
+        remove_run.click(on_remove, [remove_choice], change_outputs, api_name="remove_source", concurrency_id="ask")
+        fetch_run.click(on_fetch, None, change_outputs, api_name="fetch_sources", concurrency_id="ask")
+
+        def on_export(request: gr.Request):
+            allow(request, "export")
+            path = chat.export_feedback()
+            return (None, "Feedback can't be exported: this server has no feedback store.") if path is None else (
+                str(path), f"Exported {chat.store.count()} feedback records.")
+
+        export_run.click(on_export, None, [export_file, manage_result], api_name="export_feedback",
+                         concurrency_limit=None)
+
+        def on_audit(request: gr.Request):
+            allow(request, "audit")
+            return audit_rows()
+
+        audit_refresh.click(on_audit, None, [audit_table], api_name="audit_trail", concurrency_limit=None)
+
+        def on_load(request: gr.Request):
+            """Show each visitor the controls of their role (the handlers check it again)."""
+            user = getattr(request, "username", None)
+            editor = access.allowed(user, "upload")
+            role = access.role(user)
+            who = (f"Signed in as **{escape_md(user)}** ({role}) · [Sign out](logout)" if access.enabled and user
+                   else "")
+            return (gr.update(visible=editor), gr.update(visible=editor), who,
+                    audit_rows() if access.allowed(user, "audit") else [])
+
+        demo.load(on_load, None, [editor_tools, eval_tab, signed_in, audit_table], api_visibility="undocumented",
+                  concurrency_limit=None)
+
     return demo
 
 
-def launch(chat: Chat, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> tuple[gr.Blocks, str]:
+def _removable(chat: Chat) -> list[tuple[str, str]]:
+    """(title, id) of the sources whose text the guide has read: what an editor may remove."""
+    return [(f"{s.title} ({s.id})", s.id) for s in chat.sources() if chat.can_scope(s.id)]
+
+
+def launch(chat: Chat, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+           access: Access | None = None, max_file_bytes: int = MAX_FILE_BYTES) -> tuple[gr.Blocks, str]:
     """Start the app on host:port (never a public share link). Returns (app, local address).
 
+    With an `access` that has users, every page and API call needs sign-in (Gradio's own auth).
+    Uploads over `max_file_bytes` (the library's limit) are refused before they are written.
     With block=False the server runs in a background thread: call `app.close()` to stop it."""
-    demo = build_app(chat)
+    import anyio
+
+    access = access or Access()
+    demo = build_app(chat, access)
     demo.queue(default_concurrency_limit=1)  # one answer at a time (2 cores); feedback is not queued behind it
+
+    async def authenticate(username: str, password: str) -> bool:  # scrypt off the event loop
+        return await anyio.to_thread.run_sync(access.authenticate, username, password)
+
     _, url, _ = demo.launch(
         server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=True, quiet=True,
         show_error=False, footer_links=["api"], run_history=False, ssr_mode=False, mcp_server=False,
         enable_monitoring=False, pwa=False, theme=_theme(), css=CSS, head=HEAD,
+        auth=authenticate if access.enabled else None, max_file_size=max_file_bytes,
+        auth_message=f"Sign in to the {TITLE}." if access.enabled else None,
     )
     if block:
         demo.block_thread()

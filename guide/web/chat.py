@@ -33,7 +33,10 @@ from guide.errors import GuideError, QuestionError
 from guide.sources.corpus import SourceInfo
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from guide.engine import Guide
+    from guide.web.auth import RateLimit
     from guide.web.feedback import FeedbackStore
 
 log = logging.getLogger("guide.web.chat")
@@ -106,6 +109,7 @@ class ChatSession:
     source: str | None = None  # source id the next questions are scoped to (None: everything read)
     feedback_ids: dict[str, int] = field(default_factory=dict)  # turn id -> feedback record id
     comment_turn: str | None = None  # the turn a comment will be attached to
+    user: str = "anonymous"  # the signed-in user (recorded with feedback)
 
     def history(self) -> list[dict]:
         """Earlier turns for `Guide.ask(history=...)`, oldest first."""
@@ -176,9 +180,10 @@ class Chat:
     """Answers questions for chat sessions, streaming the engine's answer in pieces."""
 
     def __init__(self, guide: "Guide", *, store: "FeedbackStore | None" = None, pace: float = 0.0,
-                 max_stream_seconds: float = 0.6, words_per_piece: int = 4):
+                 max_stream_seconds: float = 0.6, words_per_piece: int = 4, limit: "RateLimit | None" = None):
         self.guide = guide
         self.store = store
+        self.limit = limit  # questions per minute per session (None: no limit)
         self.pace = pace  # seconds between streamed pieces (presentation only)
         self.max_stream_seconds = max_stream_seconds
         self.words_per_piece = words_per_piece
@@ -226,6 +231,8 @@ class Chat:
             from guide.engine import validate_question
 
             turn.question = validate_question(question, self.max_chars)
+            if self.limit is not None and (notice := self.limit.check(session.id)):
+                raise QuestionError(notice)
         except QuestionError as exc:
             turn.status = "refused"
             turn.markdown = render.strong(str(exc))
@@ -315,36 +322,87 @@ class Chat:
         """Every source the guide knows, as cards (re-rendered after an upload)."""
         return render.source_cards(self._sources)
     # --- adding documents (the Explore tab's upload control) -------------------------------
-    def add_documents(self, files: list) -> str:
+    def add_documents(self, files: list, actor: str | None = None) -> str:
         """Add uploaded documents to the corpus, refresh the index (only new text is embedded)
         and serve them at once. Returns a Markdown summary, one line per file.
 
         A file that cannot be added says why and nothing else changes; a failed index rebuild
-        leaves the previous index serving."""
-        from guide.engine import Guide
+        leaves the previous index serving. `actor` is recorded in the audit trail."""
         from guide.sources.library import upload
 
         files = [f for f in (files or []) if f]
         if not files:
             return "Choose one or more files first (Markdown, text, HTML, PDF or Word .docx)."
+
+        def change():
+            report = upload(self.guide.settings, files, embedder=self.guide.embedder, actor=actor)
+            return report.summary().splitlines(), report.changed and report.error is None, False
+
+        return self._change_corpus(change, "adding the documents", "New questions can now be answered from "
+                                                                   "these documents too.")
+
+    def remove_source(self, source_id: str | None, actor: str | None = None) -> str:
+        """Take a source out of the guide (its stored text and passages) and serve without it."""
+        from guide.sources.library import remove_source
+
+        if not source_id:
+            return "Choose a source to remove first."
+
+        def change():
+            r = remove_source(self.guide.settings, source_id, actor=actor)
+            return [str(r)], r.ok, True
+
+        return self._change_corpus(change, "removing the source", "Its passages are no longer quoted.")
+
+    def fetch_sources(self, actor: str | None = None) -> str:
+        """Download the case studies known only by link (needs internet) and serve them."""
+        from guide.sources.library import fetch_corpus
+
+        def change():
+            results = fetch_corpus(self.guide.settings, actor=actor)
+            lines = [str(r) for r in results] or ["Nothing to fetch: every source with a link already has its text."]
+            return lines, any(r.ok and r.status in ("added", "updated") for r in results), True
+
+        return self._change_corpus(change, "fetching the sources", "New questions can now be answered from "
+                                                                    "the fetched sources too.")
+
+    def _change_corpus(self, change, doing: str, done: str) -> str:
+        """Run `change()` -> (lines, changed, needs_ingest); re-index and serve the new corpus."""
+        from guide.engine import Guide, ingest
+
         try:
-            report = upload(self.guide.settings, files, embedder=self.guide.embedder)
-            if report.changed and report.error is None:
+            lines, changed, needs_ingest = change()
+            if changed:
+                if needs_ingest:
+                    build = ingest(self.guide.settings, embedder=self.guide.embedder)
+                    lines.append(f"index refreshed: {build.chunks} passages, {build.embedded} newly embedded")
                 self.guide = Guide.open(self.guide.settings, embedder=self.guide.embedder)
                 self._sources = self.guide.sources()
         except GuideError as exc:
-            log.warning("upload failed: %s", exc)
-            return f"Sorry, the documents could not be added: {escape_md(str(exc))}"
+            log.warning("%s failed: %s", doing, exc)
+            return f"Sorry, something went wrong while {doing}: {escape_md(str(exc))}"
         except Exception:  # never a stack trace in the page
             ref = uuid.uuid4().hex[:8]
-            log.exception("upload failed (ref %s)", ref)
-            return f"Sorry, something went wrong while adding the documents (reference {ref})."
-        lines = [f"- {escape_md(line)}" for line in report.summary().splitlines()]
-        if report.changed and report.error is None:
-            lines.append("\nNew questions can now be answered from these documents too.")
-        return "\n".join(lines)
+            log.exception("%s failed (ref %s)", doing, ref)
+            return f"Sorry, something went wrong while {doing} (reference {ref})."
+        out = [f"- {escape_md(line)}" for line in lines]
+        if changed:
+            out.append(f"\n{done}")
+        return "\n".join(out)
 
     # --- feedback ------------------------------------------------------------------------
+    def export_feedback(self) -> "Path | None":
+        """Every feedback record as CSV in a fresh temp folder (None without a store). Editors only:
+        the app checks the role before calling it."""
+        import tempfile
+        from pathlib import Path
+
+        if self.store is None:
+            return None
+        out = Path(tempfile.mkdtemp(prefix="guide-feedback-")) / "feedback.csv"
+        self.store.export(out, "csv")
+        return out
+
     def record_feedback(self, session: ChatSession, message_index: int, liked: object) -> str:
         """Store a thumbs up/down (liked True/False; "" clears it) for the answer at `message_index`."""
         turn = session.turn_for_message(int(message_index))
@@ -397,7 +455,7 @@ class Chat:
         if a is not None:
             sources = [{"marker": q.marker, "source_id": q.source_id, "title": q.title, "section": q.section,
                         "url": q.url, "link": q.link, "verified": q.verified, "text": q.text} for q in a.quotes]
-        return {"session_id": session.id, "turn_id": turn.id, "question": turn.question,
+        return {"session_id": session.id, "turn_id": turn.id, "question": turn.question, "user": session.user,
                 "query": a.query if a else None, "answer": turn.plain_answer(),
                 "abstained": a.abstained if a else None, "sources": sources}
 

@@ -29,7 +29,7 @@ FORMATS = ("csv", "json")
 
 COLUMNS = (
     "id", "created_at", "updated_at", "session_id", "turn_id", "rating", "comment",
-    "question", "query", "answer", "abstained", "sources",
+    "question", "query", "answer", "abstained", "sources", "user",
 )
 
 _SCHEMA = """
@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS feedback (
     query       TEXT,
     answer      TEXT NOT NULL,
     abstained   INTEGER,
-    sources     TEXT NOT NULL DEFAULT '[]'
+    sources     TEXT NOT NULL DEFAULT '[]',
+    user        TEXT NOT NULL DEFAULT 'anonymous'
 );
 """
 
@@ -78,6 +79,7 @@ class FeedbackStore:
                     try:
                         con.execute("PRAGMA journal_mode=WAL")
                         con.executescript(_SCHEMA)
+                        _add_user_column(con)
                         break
                     except sqlite3.OperationalError as exc:  # another process creating it right now
                         if "locked" not in str(exc) or attempt == 49:
@@ -111,7 +113,7 @@ class FeedbackStore:
     # --- writing -------------------------------------------------------------------------
     def add(self, *, session_id: str, turn_id: str, question: str, answer: str, rating: str | None = None,
             comment: str | None = None, query: str | None = None, abstained: bool | None = None,
-            sources: list[dict] | None = None) -> int:
+            sources: list[dict] | None = None, user: str = "anonymous") -> int:
         """Store one record (one transaction); returns its id."""
         if rating is not None and rating not in RATINGS:
             raise FeedbackError(f"rating must be one of {', '.join(RATINGS)}, not {rating!r}")
@@ -120,7 +122,7 @@ class FeedbackStore:
             "created_at": _now(), "session_id": str(session_id), "turn_id": str(turn_id), "rating": rating,
             "comment": comment, "question": _clip(question), "query": _clip(query), "answer": _clip(answer),
             "abstained": None if abstained is None else int(bool(abstained)),
-            "sources": json.dumps(sources or [], ensure_ascii=False),
+            "sources": json.dumps(sources or [], ensure_ascii=False), "user": str(user or "anonymous")[:100],
         }
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
@@ -195,6 +197,13 @@ class FeedbackStore:
         except OSError as exc:
             raise FeedbackError(f"cannot write {out}: {exc.strerror or exc}") from None
         return len(records)
+
+
+def _add_user_column(con: sqlite3.Connection) -> None:
+    """Stores made before feedback recorded its user get the column (earlier rows: anonymous)."""
+    names = {row[1] for row in con.execute("PRAGMA table_info(feedback)")}
+    if "user" not in names:
+        con.execute("ALTER TABLE feedback ADD COLUMN user TEXT NOT NULL DEFAULT 'anonymous'")
 
 
 def _check_comment(comment: str | None) -> str | None:
