@@ -48,6 +48,7 @@ class Settings:
     index_dir: Path = REPO_ROOT / "index"
     data_dir: Path = REPO_ROOT / "data"
     shared_dir: Path = REPO_ROOT.parent / "shared"
+    evals_dir: Path = REPO_ROOT / "evals"  # question sets, thresholds.toml, reports/
     chroma_url: str | None = None
     collection_prefix: str = "guide"
     embedder: str = "minilm"  # "minilm" (the real model) or "hash" (deterministic fake, for tests)
@@ -76,7 +77,7 @@ class Settings:
         return cls(**values)
 
     def __post_init__(self) -> None:
-        for name in ("corpus_dir", "index_dir", "data_dir", "shared_dir"):
+        for name in ("corpus_dir", "index_dir", "data_dir", "shared_dir", "evals_dir"):
             object.__setattr__(self, name, Path(getattr(self, name)).expanduser())
         if self.scifact_dir is None:
             object.__setattr__(self, "scifact_dir", self.shared_dir / "datasets" / "scifact")
@@ -115,6 +116,20 @@ class Settings:
     @property
     def feedback_db(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
+
+    @property
+    def dev_set(self) -> Path:
+        return self.evals_dir / "dev.jsonl"
+
+    @property
+    def thresholds_file(self) -> Path:
+        return self.evals_dir / "thresholds.toml"
+
+    @property
+    def calibration_sets(self) -> list[Path]:
+        """The threshold is calibrated on the development and stress sets together; the held-out
+        set (heldout.jsonl) is never used for tuning."""
+        return [self.dev_set, self.evals_dir / "hard.jsonl"]
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -56,9 +56,7 @@ def test_abstains_on_90_percent_of_unanswerable_questions(dev_answers):
 
 
 def test_default_threshold_is_the_calibrated_one(real_guide):
-    from guide.evaluation.calibration import CALIBRATION_SETS
-
-    result = calibrate_threshold(real_guide, CALIBRATION_SETS)
+    result = calibrate_threshold(real_guide, real_guide.settings.calibration_sets)
     assert abs(result["threshold"] - real_guide.settings.abstain_threshold) <= 0.02, result
     assert result["at_current"] >= result["balanced_accuracy"] - 0.02, result  # the default is (near-)optimal
 

@@ -13,6 +13,7 @@ import pytest
 
 from guide.web.eval_view import NOTHING_CHOSEN, project_sets, run_evaluation
 from guide.evaluation.questions import load_questions
+from guide.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_SET = REPO / "evals" / "dev.jsonl"
@@ -53,7 +54,7 @@ def thresholds(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_projects_question_sets_are_offered_dev_first():
-    sets = project_sets()
+    sets = project_sets(Settings().evals_dir)
     assert sets[0] == "dev.jsonl"
     assert set(sets) == {p.name for p in (REPO / "evals").glob("*.jsonl")} >= {"dev.jsonl", "hard.jsonl",
                                                                                  "heldout.jsonl"}

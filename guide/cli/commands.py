@@ -148,11 +148,11 @@ def sources(as_json: bool) -> None:
               help="Question files (default: evals/dev.jsonl and evals/hard.jsonl).")
 def calibrate(questions: tuple[str, ...]) -> None:
     """Suggest the abstention threshold from question sets (maximum balanced accuracy)."""
-    from guide.evaluation.calibration import CALIBRATION_SETS, calibrate_threshold
+    from guide.evaluation.calibration import calibrate_threshold
     from guide.engine import Guide
 
     settings = _settings()
-    paths = [Path(q) for q in questions] or CALIBRATION_SETS
+    paths = [Path(q) for q in questions] or settings.calibration_sets
     result = calibrate_threshold(Guide.open(settings), paths)
     click.echo(json.dumps(result, indent=2))
 

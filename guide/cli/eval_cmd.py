@@ -7,10 +7,6 @@ from pathlib import Path
 
 import click
 
-from guide.settings import REPO_ROOT
-
-DEV_SET = REPO_ROOT / "evals" / "dev.jsonl"
-THRESHOLDS = REPO_ROOT / "evals" / "thresholds.toml"
 EXIT_GATE = 1  # a metric fell below (or above) its threshold
 
 
@@ -47,7 +43,7 @@ def eval_command(questions, out, compare_with, thresholds, no_gate, benchmark, f
 
         raise SettingsError(f"{compare_with} is a {previous.get('kind')} report and this run is {kind}: "
                             f"compare like with like.")
-    thresholds_path = Path(thresholds) if thresholds else THRESHOLDS
+    thresholds_path = Path(thresholds) if thresholds else settings.thresholds_file
     if benchmark == "scifact":
         if questions:
             raise click.UsageError("--questions and --benchmark are separate runs; give one of them.")
@@ -62,7 +58,7 @@ def eval_command(questions, out, compare_with, thresholds, no_gate, benchmark, f
         if full or limit:
             raise click.UsageError("--full and --limit apply to --benchmark scifact.")
         guide = _open_guide(settings)
-        paths = [Path(q) for q in questions] or [DEV_SET]
+        paths = [Path(q) for q in questions] or [settings.dev_set]
         result = evaluate(guide, paths, progress=progress)
         totals = result["totals"]
         section = "questions"
@@ -72,7 +68,7 @@ def eval_command(questions, out, compare_with, thresholds, no_gate, benchmark, f
     if previous is not None:
         result["compared_with"] = str(compare_with)
         result["comparison"] = compare(result, previous)
-    out_dir = Path(out) if out else default_out_dir(result["kind"])
+    out_dir = Path(out) if out else default_out_dir(settings.evals_dir, result["kind"])
     paths_written = write_report(result, out_dir)
     _print_summary(result, totals)
     click.echo(f"report: {paths_written['md']}  (also report.json, report.png in {out_dir})")

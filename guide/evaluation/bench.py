@@ -18,7 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _ms(values: list[float]) -> dict:
@@ -31,7 +30,9 @@ def _ms(values: list[float]) -> dict:
 def _questions() -> list[tuple[str, list]]:
     from guide.evaluation.questions import load_questions
 
-    return [(q.question, list(q.history)) for q in load_questions(REPO / "evals" / "dev.jsonl")]
+    from guide.settings import Settings
+
+    return [(q.question, list(q.history)) for q in load_questions(Settings.from_env().dev_set)]
 
 
 def _peak_rss_mb(who=resource.RUSAGE_SELF) -> float:

@@ -19,7 +19,6 @@ import socket
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
 SERVE_PACE = 0.02  # what `guide serve` uses
 
 
@@ -32,8 +31,9 @@ def _free_port() -> int:
 def _questions(n: int) -> list[str]:
     from guide.web.chat import STARTER_QUESTIONS
     from guide.evaluation.questions import load_questions
+    from guide.settings import Settings
 
-    dev = REPO / "evals" / "dev.jsonl"
+    dev = Settings.from_env().dev_set
     qs = [q.question for q in load_questions(dev)] if dev.exists() else list(STARTER_QUESTIONS)
     return [qs[i % len(qs)] for i in range(n)]
 

@@ -11,10 +11,7 @@ from pathlib import Path
 
 from guide.evaluation.questions import load_questions
 
-EVALS = Path(__file__).resolve().parents[2] / "evals"
-# The threshold is calibrated on the development set and the stress set together; the held-out
-# set (evals/heldout.jsonl) is never used for tuning.
-CALIBRATION_SETS = [EVALS / "dev.jsonl", EVALS / "hard.jsonl"]
+# The sets calibrated on are `Settings.calibration_sets` (dev + hard; never the held-out set).
 RULES = ("not_mentioned", "answer_type")  # abstentions that no threshold changes
 
 

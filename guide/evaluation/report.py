@@ -10,9 +10,6 @@ import time
 from pathlib import Path
 
 from guide.errors import SettingsError
-from guide.settings import REPO_ROOT
-
-DEFAULT_REPORTS_DIR = REPO_ROOT / "evals" / "reports"
 
 # Metrics drawn as bars (rates in [0, 1]) for question sets, in this order.
 QUESTION_RATES = (
@@ -21,8 +18,8 @@ QUESTION_RATES = (
 )
 
 
-def default_out_dir(kind: str) -> Path:
-    return DEFAULT_REPORTS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
+def default_out_dir(evals_dir: Path, kind: str) -> Path:
+    return Path(evals_dir) / "reports" / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
 
 
 def load_report(path: Path) -> dict:

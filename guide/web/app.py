@@ -185,7 +185,7 @@ def build_app(chat: Chat, access: Access | None = None) -> gr.Blocks:
                 gr.Markdown("### Run a question set through this guide\nEach question is asked the way the chat "
                             "asks it; the answers are scored and checked against the project's thresholds. "
                             "Question file format: evals/README.md.")
-                sets = eval_view.project_sets()
+                sets = eval_view.project_sets(chat.guide.settings.evals_dir)
                 with gr.Row(equal_height=False):
                     eval_set = gr.Dropdown(choices=sets, value=sets[0] if sets else None, label="Project question set",
                                            elem_id="guide-eval-set")

@@ -16,12 +16,8 @@ from pathlib import Path
 
 from guide.answer.render import escape_md
 from guide.errors import CorpusError, GuideError
-from guide.settings import REPO_ROOT
 
 log = logging.getLogger(__name__)
-
-SETS_DIR = REPO_ROOT / "evals"
-THRESHOLDS = SETS_DIR / "thresholds.toml"
 
 # (totals key, label, digits) of the metrics the summary shows, in this order.
 SUMMARY_METRICS = (
@@ -49,14 +45,14 @@ class EvalView:
     passed: bool | None = None
 
 
-def project_sets(sets_dir: Path = SETS_DIR) -> list[str]:
+def project_sets(sets_dir: Path) -> list[str]:
     """The project's question sets: the .jsonl file names in evals/, sorted (dev first when present)."""
     names = sorted(p.name for p in Path(sets_dir).glob("*.jsonl") if p.is_file())
     return sorted(names, key=lambda n: n != "dev.jsonl")
 
 
 def run_evaluation(guide, *, set_name: str | None = None, upload: str | Path | None = None,
-                   sets_dir: Path = SETS_DIR, thresholds: Path = THRESHOLDS, out_root: Path | None = None,
+                   sets_dir: Path | None = None, thresholds: Path | None = None, out_root: Path | None = None,
                    progress: bool = False) -> EvalView:
     """Run one question set (an uploaded file wins over a chosen project set) through `guide`, check
     the gate, write report.json/.md/.png into a fresh folder under `out_root` (default: the system's
@@ -65,6 +61,8 @@ def run_evaluation(guide, *, set_name: str | None = None, upload: str | Path | N
     from guide.evaluation.questions import load_questions
     from guide.evaluation.report import write_report
 
+    sets_dir = Path(sets_dir or guide.settings.evals_dir)  # default: the guide's own evals folder
+    thresholds = Path(thresholds or sets_dir / "thresholds.toml")
     if upload:
         path = Path(upload)
         shown_name = path.name
