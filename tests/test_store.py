@@ -76,6 +76,27 @@ def test_a_different_model_rebuilds_everything(cfg):
     assert second.rebuilt and second.embedded == second.chunks == first.chunks
 
 
+def test_editing_a_sources_url_and_title_reaches_the_index_and_the_answers(cfg, corpus):
+    blog_url = "https://coproductionscotland.org.uk/news/facing-the-challenges-of-co-production-in-difficult-times"
+    ingest(cfg, embedder=fresh_embedder(cfg))
+    manifest = corpus / "sources.toml"
+    text = manifest.read_text(encoding="utf-8")
+    assert text.count(f'url = "{blog_url}"') == 1
+    text = text.replace(f'url = "{blog_url}"', 'url = "https://example.org/moved-blog"')
+    text = text.replace('title = "Facing the challenges of co-production in difficult times"',
+                        'title = "Facing the challenges (renamed)"')
+    manifest.write_text(text, encoding="utf-8")
+    report = ingest(cfg, embedder=fresh_embedder(cfg))
+    assert report.rebuilt  # not "index up to date"
+    g = Guide.open(cfg, embedder=fresh_embedder(cfg))
+    assert not g.stale
+    a = g.ask("Why does trust matter so much in co-production?")
+    assert a.quotes and {q.source_id for q in a.quotes} == {"facing-the-challenges"}
+    assert all(q.link.startswith("https://example.org/moved-blog#:~:text=") for q in a.quotes)
+    assert all(q.title == "Facing the challenges (renamed)" for q in a.quotes)
+    assert blog_url not in a.to_text()
+
+
 def test_a_failed_build_leaves_the_previous_index_serving(cfg, corpus):
     from guide.engine import corpus_chunks
     from guide.search.store import Store, open_client
@@ -85,8 +106,13 @@ def test_a_failed_build_leaves_the_previous_index_serving(cfg, corpus):
     (corpus / "extra.md").write_text(EXTRA_DOC.replace("meetings", "gatherings"), encoding="utf-8")
     _, _, chunks = corpus_chunks(cfg)
     store = Store(open_client(cfg.index_dir, None, create=True))
+
+    class Broken(HashEmbeddings):  # the changed passage is not cached: embedding it fails mid-build
+        def embed_documents(self, texts):
+            raise RuntimeError("simulated failure")
+
     with pytest.raises(RuntimeError, match="simulated failure"):
-        store.build(chunks, fresh_embedder(cfg), fail_after_batches=0)
+        store.build(chunks, fresh_embedder(cfg, Broken))
     after = Guide.open(cfg, embedder=fresh_embedder(cfg))
     assert after.index_info["collection"] == before.index_info["collection"]
     assert after.stale  # the corpus changed but the old index is still served, and says so

@@ -23,9 +23,13 @@ BATCH = 256
 
 
 def fingerprint(model_id: str, chunks: Iterable[Chunk]) -> str:
+    """Identifies an index: the model, the chunking scheme and everything the index stores about
+    each chunk (its text and all its metadata: url, title, section, offsets...), so that editing
+    any of them in the corpus or the manifest rebuilds the index."""
     h = hashlib.sha256(f"{model_id}\x1e{SCHEME}".encode())
     for c in sorted(chunks, key=lambda c: c.id):
-        h.update(c.id.encode())
+        h.update(json.dumps([c.text, chunk_metadata(c)], sort_keys=True, ensure_ascii=False).encode())
+        h.update(b"\x1e")
     return h.hexdigest()
 
 
@@ -141,7 +145,6 @@ class Store:
         embedder,
         *,
         force: bool = False,
-        fail_after_batches: int | None = None,  # for tests: simulate a crash mid-build
     ) -> BuildReport:
         t0 = time.perf_counter()
         model_id = embedder.model_id
@@ -156,9 +159,7 @@ class Store:
         )
         embedded = 0
         try:
-            for n, i in enumerate(range(0, len(chunks), BATCH)):
-                if fail_after_batches is not None and n >= fail_after_batches:
-                    raise RuntimeError("simulated failure mid-build")
+            for i in range(0, len(chunks), BATCH):
                 part = chunks[i : i + BATCH]
                 misses0 = getattr(embedder, "misses", 0)
                 vectors = embedder.embed_documents([c.search_text for c in part])
