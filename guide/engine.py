@@ -16,6 +16,7 @@ import numpy as np
 
 from guide.answer.compose import Answer, Composer
 from guide.search.chunking import Chunk, chunk_document
+from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Manifest, SourceInfo, load_documents, load_manifest
 from guide.search.embedding import CachedEmbeddings, make_embedder
 from guide.errors import IndexMissingError, QuestionError
@@ -75,8 +76,9 @@ class _Step:
 class Guide:
     def __init__(self, settings: Settings, manifest: Manifest, texts: dict[str, str], chunks: list[Chunk],
                  retriever: HybridRetriever, composer: Composer, embedder: CachedEmbeddings, index_info: dict,
-                 stale: bool):
+                 stale: bool, case_studies: CaseStudyMatcher | None = None):
         self.settings = settings
+        self.case_studies = case_studies or CaseStudyMatcher(manifest.sources, embedder.embed_documents)
         self.manifest = manifest
         self.texts = texts
         self.chunks = chunks
@@ -111,13 +113,15 @@ class Guide:
         retriever = HybridRetriever(vectorstore=vectorstore, embedder=embedder,
                                     keyword=KeywordIndex(chunks), k=settings.top_k)
         sources = {s.id: s for s in manifest.sources}
+        case_studies = CaseStudyMatcher(manifest.sources, embedder.embed_documents)
         composer = Composer(texts, sources, chunks, embedder.embed_documents,
-                            threshold=settings.abstain_threshold, max_quotes=settings.max_quotes)
+                            threshold=settings.abstain_threshold, max_quotes=settings.max_quotes,
+                            case_studies=case_studies)
         if settings.llm:
             from guide.answer.llm import LLMComposer, load_llm
 
             composer = LLMComposer(load_llm(settings.llm), composer)
-        return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale)
+        return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale, case_studies)
 
     # --- the ask path, step by step (shared by ask() and as_runnable()) ----------------
     def _start(self, question: str, history: list[dict] | None, source: str | None) -> _Step:

@@ -17,6 +17,7 @@ import numpy as np
 
 from guide.search.chunking import Chunk, Span
 from guide.answer import render
+from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Source, SourceInfo
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names
 from guide.answer.quotes import Quote, make_quote, passage_link
@@ -32,8 +33,6 @@ SUMMARY_INTENT = re.compile(
 AUTHOR_INTENT = re.compile(r"\bwho (?:wrote|writes|is behind|published)\b|\bauthor\b", re.I)
 
 ABSTAIN_MESSAGE = "The sources I have read don't cover that."
-# Words every source description has: matching one of them says nothing about the question.
-GENERIC_SOURCE_WORDS = frozenset(content_terms("co-production case study example co-pro practice approach"))
 TYPE_WORDS = {"number": "figures or amounts", "date": "dates", "contact": "contact details"}
 
 
@@ -110,7 +109,9 @@ class Composer:
         *,
         threshold: float,
         max_quotes: int = 4,
+        case_studies: "CaseStudyMatcher | None" = None,
     ):
+        self.case_studies = case_studies  # matches questions to case studies by meaning
         self.texts = texts  # source id -> stored text (quotes are verified against these)
         self.sources = sources
         self.embed_documents = embed_documents
@@ -331,20 +332,11 @@ class Composer:
         return None
 
     def _unread(self, question: str) -> list[SourceInfo]:
-        """Sources known only by link whose title, organisation or description shares topic words
-        with the question (those sharing at least half as many as the best one): the honest
-        pointer when the guide cannot answer from what it has read."""
-        terms = {t for t in content_terms(question) if self._df.get(t, 0) == 0 or len(t) > 3}
-        shared: list[tuple[int, Source]] = []
-        for src in self.sources.values():
-            if src.has_text:
-                continue
-            about = " ".join(filter(None, (src.title, src.organisation, src.description)))
-            n = len(terms & set(content_terms(about)) - GENERIC_SOURCE_WORDS)
-            if n:
-                shared.append((n, src))
-        best = max((n for n, _ in shared), default=0)
-        return [src.info() for n, src in shared if 2 * n >= best][:3]
+        """Case studies known only by link that address the question, matched by meaning with the
+        reason why (guide.sources.casestudies): the honest pointer when the guide cannot answer."""
+        if self.case_studies is None:
+            return []
+        return [m.info() for m in self.case_studies.match(question, link_only=True)]
 
     @staticmethod
     def _topics(hits: Sequence[Hit]) -> list[str]:

@@ -88,6 +88,7 @@ class SourceInfo:
     topics: tuple[str, ...] = ()
     hub_section: str | None = None
     linked_from: str | None = None
+    why: str | None = None  # when offered for a question: why it matches (guide.sources.casestudies)
 
 
 @dataclass(frozen=True)
