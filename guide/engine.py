@@ -19,7 +19,7 @@ from guide.search.chunking import Chunk, chunk_document
 from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Manifest, SourceInfo, load_documents, load_manifest
 from guide.search.embedding import CachedEmbeddings, make_embedder
-from guide.errors import IndexMissingError, QuestionError
+from guide.errors import IndexMissingError, QuestionError, StoreUnavailableError
 from guide.answer.followup import Resolved, resolve
 from guide.search.retrieval import Hit, HybridRetriever, KeywordIndex
 from guide.settings import Settings
@@ -76,7 +76,7 @@ class _Step:
 class Guide:
     def __init__(self, settings: Settings, manifest: Manifest, texts: dict[str, str], chunks: list[Chunk],
                  retriever: HybridRetriever, composer: Composer, embedder: CachedEmbeddings, index_info: dict,
-                 stale: bool, case_studies: CaseStudyMatcher | None = None):
+                 stale: bool, case_studies: CaseStudyMatcher | None = None, store: Store | None = None):
         self.settings = settings
         self.case_studies = case_studies or CaseStudyMatcher(manifest.sources, embedder.embed_documents)
         self.manifest = manifest
@@ -87,6 +87,7 @@ class Guide:
         self.embedder = embedder
         self.index_info = index_info
         self.stale = stale
+        self.store = store  # where the served collection's pointer lives (for `refreshed`)
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, embedder: CachedEmbeddings | None = None) -> "Guide":
@@ -121,7 +122,26 @@ class Guide:
             from guide.answer.llm import LLMComposer, load_llm
 
             composer = LLMComposer(load_llm(settings.llm), composer)
-        return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale, case_studies)
+        return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale, case_studies,
+                   Store(client, settings.collection_prefix))
+
+    def refreshed(self) -> "Guide":
+        """This guide, or a new one over the index `guide ingest` built since this one was opened.
+
+        A build writes a new collection and then moves the store's pointer (guide/search/store.py),
+        so a long-running process (the web app) calls this before each question: one small read of
+        the pointer; when it has moved, the corpus texts and the new collection are loaded (the
+        embedding cache is shared, so nothing is embedded again). If the pointer cannot be read,
+        this guide is returned unchanged and the question's own search reports the problem."""
+        if self.store is None:
+            return self
+        try:
+            info = self.store.current()
+        except StoreUnavailableError:
+            return self
+        if info is None or info.get("collection") == self.index_info.get("collection"):
+            return self
+        return Guide.open(self.settings, embedder=self.embedder)
 
     # --- the ask path, step by step (shared by ask() and as_runnable()) ----------------
     def _start(self, question: str, history: list[dict] | None, source: str | None) -> _Step:

@@ -59,6 +59,7 @@ class Settings:
     abstain_threshold: float = DEFAULT_ABSTAIN_THRESHOLD
     host: str = "127.0.0.1"
     port: int = 7860
+    answer_slots: int = 1  # answers worked on at once by one app process (docs/decisions.md, issue 10)
     llm: str | None = None  # "module:callable" taking a prompt, returning text
     scifact_dir: Path | None = None  # default: <shared_dir>/datasets/scifact
     users_file: Path | None = None  # sign-in for the web chat (guide/web/auth.py); none: no sign-in
@@ -102,6 +103,8 @@ class Settings:
             raise SettingsError("GUIDE_QUESTIONS_PER_MINUTE must be between 0 (no limit) and 10000.")
         if self.users_file is not None:
             object.__setattr__(self, "users_file", Path(self.users_file).expanduser())
+        if not 1 <= self.answer_slots <= 64:
+            raise SettingsError("GUIDE_ANSWER_SLOTS must be between 1 and 64.")
         if not 0 < self.port < 65536:
             raise SettingsError("GUIDE_PORT must be a TCP port number (1-65535).")
         if self.chroma_url is not None and not self.chroma_url.startswith(("http://", "https://")):

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from types import SimpleNamespace
 
 import pytest
 
 from guide.answer.compose import ABSTAIN_MESSAGE, Answer, Reading
-from guide.web.chat import FRIENDLY_ERROR, STARTER_QUESTIONS, Chat, ChatSession, stream_pieces
+from guide.web.chat import FRIENDLY_ERROR, STARTER_QUESTIONS, Chat, ChatSession
 from guide.sources.corpus import load_documents, load_manifest
 from guide.errors import StoreUnavailableError
 from guide.web.feedback import FeedbackStore
@@ -92,36 +94,120 @@ def plain(markdown: str) -> str:
 
 # --- streaming -------------------------------------------------------------------------------
 
-def test_stream_pieces_join_back_exactly_and_never_cut_a_link(corpus):
-    md = trust_answer(corpus).to_markdown()
-    pieces = stream_pieces(md, words_per_piece=3)
-    assert "".join(pieces) == md
-    assert len(pieces) > 5
-    shown = ""
-    for p in pieces:
-        shown += p
-        # a partial message never shows half a link: every "](" has its closing ")" on the same line
-        for line in shown.splitlines():
-            assert line.count("](") == len(re.findall(r"\]\([^)\s]+\)", line))
-
-
-def test_answer_streams_in_growing_pieces_ending_in_the_engines_markdown(corpus):
+def test_a_ready_answer_is_sent_at_once_with_the_engines_markdown(corpus):
     answer = trust_answer(corpus)
     guide = FakeGuide(corpus, [answer])
     chat = Chat(guide)
     session = ChatSession()
     shown = list(chat.stream(session, "How do we keep trust?"))
-    assert shown[0] == ""  # the question is on screen before the engine is asked
-    steps = [s for s in shown[1:]]
-    assert len(steps) > 3
-    for a, b in zip(steps, steps[1:]):
-        assert b.startswith(a)
-    assert steps[-1] == answer.to_markdown()  # the content is the engine's, untouched
+    # the question on screen before the engine is asked, then the whole answer as soon as it exists
+    assert shown == ["", answer.to_markdown()]
     assert guide.calls == [{"question": "How do we keep trust?", "history": [], "source": None}]
     msgs = session.messages()
     assert [m["role"] for m in msgs] == ["user", "assistant"]
     assert "“Trust is a commodity" in msgs[1]["content"]
     assert f"]({BLOG_URL}#:~:text=" in msgs[1]["content"]
+
+
+class StreamingGuide(FakeGuide):
+    """A guide that writes its answer in parts (as an LLM would): `ask_stream` yields ever more
+    complete answers."""
+
+    def ask_stream(self, question, history=None, source=None):
+        self.calls.append({"question": question, "history": list(history or []), "source": source})
+        final = self.answers.pop(0)
+        for n in range(1, len(final.quotes) + 1):
+            yield Answer(question=question, query=final.query, rewritten=False, abstained=False,
+                         grounding=final.grounding, message="", quotes=final.quotes[:n])
+        final.question = question
+        yield final
+
+
+def test_a_guide_that_writes_in_parts_is_streamed_part_by_part(corpus):
+    q2 = quote_of(corpus, "It takes time to build and can be easily lost.", marker=2)
+    final = trust_answer(corpus)
+    final.quotes.append(q2)
+    chat = Chat(StreamingGuide(corpus, [final]))
+    session = ChatSession()
+    shown = list(chat.stream(session, "How do we keep trust?"))
+    assert shown[0] == "" and len(shown) == 4  # echo, one quote, two quotes, the final answer
+    assert "Trust is a commodity" in shown[1] and "easily lost" not in shown[1]
+    assert "easily lost" in shown[2]
+    assert shown[-1] == final.to_markdown() and session.last_turn.answer is final
+    assert session.last_turn.status == "answered"
+
+
+class SlowGuide(FakeGuide):
+    """Answers take a while and record how many were being worked on at once."""
+
+    def __init__(self, corpus, n):
+        super().__init__(corpus, [trust_answer(corpus) for _ in range(n)])
+        self.busy = self.most_busy = 0
+        self.lock = threading.Lock()
+
+    def ask(self, question, history=None, source=None):
+        with self.lock:
+            self.busy += 1
+            self.most_busy = max(self.most_busy, self.busy)
+        time.sleep(0.03)
+        with self.lock:
+            self.busy -= 1
+            return super().ask(question, history, source)
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_answers_are_worked_on_at_most_slots_at_a_time(corpus, slots):
+    guide = SlowGuide(corpus, 8)
+    chat = Chat(guide, slots=slots)
+    threads = [threading.Thread(target=chat.ask, args=(ChatSession(), "How do we keep trust?")) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(guide.calls) == 8
+    assert 1 <= guide.most_busy <= slots
+
+
+def test_an_answer_being_sent_holds_no_slot(corpus):
+    """With one slot, a second visitor is answered while the first visitor's answer is still being
+    sent (its stream not yet read to the end)."""
+    chat = Chat(FakeGuide(corpus, [trust_answer(corpus), trust_answer(corpus)]), slots=1)
+    first = chat.stream(ChatSession(), "How do we keep trust?")
+    assert next(first) == "" and "Trust is a commodity" in next(first)  # paused mid-send
+    done: list = []
+    t = threading.Thread(target=lambda: done.append(chat.ask(ChatSession(), "And trust again?")))
+    t.start()
+    t.join(timeout=10)
+    assert done and done[0].status == "answered"
+    list(first)
+
+
+def test_the_next_question_is_answered_from_a_rebuilt_index(corpus):
+    old = FakeGuide(corpus, [trust_answer(corpus)])
+    new = FakeGuide(corpus, [abstention()])
+    new.index_info = {"collection": "guide-new"}
+    old.index_info = {"collection": "guide-old"}
+    old.refreshed = lambda: old if not old.calls else new  # the pointer moves after the first answer
+    new.refreshed = lambda: new
+    chat = Chat(old)
+    session = ChatSession()
+    assert chat.ask(session, "How do we keep trust?").status == "answered"
+    assert chat.ask(session, "How do we bake bread?").status == "abstained"
+    assert chat.guide is new and [c["question"] for c in new.calls] == ["How do we bake bread?"]
+
+
+def test_an_index_that_cannot_be_loaded_leaves_the_old_one_serving(corpus, caplog):
+    guide = FakeGuide(corpus, [trust_answer(corpus)])
+    guide.index_info = {"collection": "guide-old"}
+
+    def broken():
+        raise StoreUnavailableError("the new collection is unreadable")
+
+    guide.refreshed = broken
+    chat = Chat(guide)
+    with caplog.at_level(logging.ERROR, logger="guide.web.chat"):
+        assert chat.ask(ChatSession(), "How do we keep trust?").status == "answered"
+    assert chat.guide is guide and "still serving guide-old" in caplog.text
 
 
 def test_follow_ups_get_the_earlier_turns_as_history(corpus):

@@ -79,7 +79,7 @@ def serve(host: str | None, port: int | None, build_if_missing: bool, no_auth: b
     from guide.web.chat import Chat
 
     limit = RateLimit(settings.questions_per_minute) if settings.questions_per_minute else None
-    chat = Chat(guide, store=store, pace=0.02, limit=limit)
+    chat = Chat(guide, store=store, slots=settings.answer_slots, limit=limit)
     try:
         demo, url = launch(chat, host=settings.host, port=settings.port, block=False, access=access)
     except OSError as exc:

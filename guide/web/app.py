@@ -77,8 +77,13 @@ def _new_session() -> ChatSession:
 
 AUDIT_HEADERS = ["when (UTC)", "who", "action", "source", "outcome", "detail"]
 
+# Questions being answered or sent at once. The work itself is limited by the chat's answer
+# slots (Chat.slots); this only bounds how many threads wait for a slot, leaving Gradio's
+# worker threads free for ratings, comments and the other events (docs/decisions.md, issue 10).
+ASK_STREAMS = 16
 
-def build_app(chat: Chat, access: Access | None = None) -> gr.Blocks:
+
+def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_STREAMS) -> gr.Blocks:
     """The Blocks app for a `Chat`. Launch it with `launch()`.
 
     `access` decides who may do what (guide/web/auth.py); every handler asks it on the server,
@@ -216,11 +221,12 @@ def build_app(chat: Chat, access: Access | None = None) -> gr.Blocks:
             text = value.get("text", "") if isinstance(value, dict) else str(value or "")
             yield from on_ask(text, sess, request)
 
-        ask.click(on_ask, [question, session], answer_outputs, api_name="ask", concurrency_id="ask")
+        ask.click(on_ask, [question, session], answer_outputs, api_name="ask", concurrency_id="ask",
+                  concurrency_limit=streams)
         question.submit(on_ask, [question, session], answer_outputs, api_visibility="undocumented",
-                        concurrency_id="ask")
+                        concurrency_id="ask", concurrency_limit=streams)
         chatbot.example_select(on_example, [session], answer_outputs, api_visibility="undocumented",
-                               concurrency_id="ask")
+                               concurrency_id="ask", concurrency_limit=streams)
 
         def on_clear(sess: ChatSession, request: gr.Request):
             allow(request, "ask", sess)
@@ -269,21 +275,23 @@ def build_app(chat: Chat, access: Access | None = None) -> gr.Blocks:
             message = chat.add_documents(list(files or []), actor=who)
             return message, "<h4>Sources now</h4>" + chat.sources_html()
 
-        # Adding documents rebuilds the index: one job at a time with the answers.
+        # Adding documents rebuilds the index: one upload at a time, and it takes an answer slot.
         doc_add.click(on_add_documents, [doc_upload], [doc_result, doc_sources], api_name="add_documents",
-                      concurrency_id="ask")
+                      concurrency_id="documents", concurrency_limit=1)
 
         def on_evaluate(set_name, upload, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             allow(request, "evaluate")
             with evaluation_slot(chat.guide.settings.data_dir) as mine:
                 if not mine:
                     return f"**{EVALUATION_BUSY}**", None
-                view = eval_view.run_evaluation(chat.guide, set_name=set_name, upload=upload, progress=True)
+                view = eval_view.run_evaluation(chat.guarded_guide(), set_name=set_name, upload=upload,
+                                                progress=True)
             return view.markdown, (str(view.png) if view.png else None)
 
-        # The same guide as the chat, one job at a time with its answers (concurrency_id "ask").
+        # The same guide as the chat: one run at a time, each question taking an answer slot in
+        # turn with the visitors' questions (so a run never holds the chat up for its whole length).
         eval_run.click(on_evaluate, [eval_set, eval_upload], [eval_summary, eval_chart], api_name="evaluate",
-                       concurrency_id="ask")
+                       concurrency_id="evaluate", concurrency_limit=1)
 
         # --- editors only: every handler checks the role on the server ---------------------
         def audit_rows() -> list[list[str]]:
@@ -302,8 +310,11 @@ def build_app(chat: Chat, access: Access | None = None) -> gr.Blocks:
             return after_change(chat.fetch_sources(actor=allow(request, "fetch")))
 
         change_outputs = [manage_result, remove_choice, audit_table]
-        remove_run.click(on_remove, [remove_choice], change_outputs, api_name="remove_source", concurrency_id="ask")
-        fetch_run.click(on_fetch, None, change_outputs, api_name="fetch_sources", concurrency_id="ask")
+        # Changing the corpus re-indexes: one change at a time (with uploads); the re-index takes an answer slot.
+        remove_run.click(on_remove, [remove_choice], change_outputs, api_name="remove_source",
+                         concurrency_id="documents", concurrency_limit=1)
+        fetch_run.click(on_fetch, None, change_outputs, api_name="fetch_sources", concurrency_id="documents",
+                        concurrency_limit=1)
 
         def on_export(request: gr.Request):
             allow(request, "export")
@@ -342,7 +353,8 @@ def _removable(chat: Chat) -> list[tuple[str, str]]:
 
 
 def launch(chat: Chat, *, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
-           access: Access | None = None, max_file_bytes: int = MAX_FILE_BYTES) -> tuple[gr.Blocks, str]:
+           access: Access | None = None, max_file_bytes: int = MAX_FILE_BYTES,
+           streams: int = ASK_STREAMS) -> tuple[gr.Blocks, str]:
     """Start the app on host:port (never a public share link). Returns (app, local address).
 
     With an `access` that has users, every page and API call needs sign-in (Gradio's own auth).
@@ -351,8 +363,8 @@ def launch(chat: Chat, *, host: str = "127.0.0.1", port: int = 7860, block: bool
     import anyio
 
     access = access or Access()
-    demo = build_app(chat, access)
-    demo.queue(default_concurrency_limit=1)  # one answer at a time (2 cores); feedback is not queued behind it
+    demo = build_app(chat, access, streams=streams)
+    demo.queue(default_concurrency_limit=1)  # events not named otherwise: one at a time
 
     async def authenticate(username: str, password: str) -> bool:  # scrypt off the event loop
         return await anyio.to_thread.run_sync(access.authenticate, username, password)

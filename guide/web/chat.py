@@ -6,11 +6,12 @@ questions are scoped to, and the feedback records they left. `Chat` answers for 
     chat = Chat(guide, store=FeedbackStore(settings.feedback_db))
     session = ChatSession()
     for partial_markdown in chat.stream(session, "How do we keep people's trust?"):
-        ...  # show session.messages(): the last assistant message grows piece by piece
+        ...  # show session.messages(): the last assistant message, as soon as it is ready
 
-The CONTENT of every answer comes from `Guide.ask` (the same path the evals call); this module
-only validates, streams the engine's own Markdown (`Answer.to_markdown`, already escaped) in
-pieces, and turns failures into friendly messages (logged, never a stack trace).
+The CONTENT of every answer comes from `Guide.ask` (the same path the evals call), or from the
+guide's `ask_stream` when it writes its answer in parts; this module only validates, sends each
+part as soon as it is ready (no pacing), and turns failures into friendly messages (logged, never
+a stack trace).
 
 Everything shown is rendered by guide/answer/render.py (escaped: text from a source or from a
 visitor is never live HTML or script).
@@ -21,7 +22,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-import time
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
@@ -157,38 +158,68 @@ class ChatSession:
         self.comment_turn = None
 
 
-def stream_pieces(markdown: str, words_per_piece: int = 4) -> list[str]:
-    """Cut the engine's Markdown into pieces that join back to it exactly.
-
-    Quote lines (`> “...`) are cut every few words; every other line is one piece, so a
-    partial message never shows half a link or a half-open `**`.
-    """
-    pieces: list[str] = []
-    for line in markdown.splitlines(keepends=True):
-        if line.startswith("> “"):
-            tokens = re.findall(r"\S+\s*|\s+", line)
-            for i in range(0, len(tokens), words_per_piece):
-                pieces.append("".join(tokens[i:i + words_per_piece]))
-        elif pieces and not line.strip():
-            pieces[-1] += line  # a blank line travels with the piece before it
-        else:
-            pieces.append(line)
-    return pieces
-
-
 class Chat:
-    """Answers questions for chat sessions, streaming the engine's answer in pieces."""
+    """Answers questions for chat sessions, streaming each answer as it becomes ready.
 
-    def __init__(self, guide: "Guide", *, store: "FeedbackStore | None" = None, pace: float = 0.0,
-                 max_stream_seconds: float = 0.6, words_per_piece: int = 4, limit: "RateLimit | None" = None):
+    `slots` answers are worked on at once (retrieval, reranking, composing); any number of
+    answers are being *sent* at once, since sending holds no slot. Before each question the
+    guide is `refreshed()`, so an index rebuilt by `guide ingest` in another process is served
+    from the next question on, with no restart.
+    """
+
+    def __init__(self, guide: "Guide", *, store: "FeedbackStore | None" = None, slots: int = 1,
+                 limit: "RateLimit | None" = None):
+        if slots < 1:
+            raise ValueError("slots must be at least 1")
         self.guide = guide
         self.store = store
         self.limit = limit  # questions per minute per session (None: no limit)
-        self.pace = pace  # seconds between streamed pieces (presentation only)
-        self.max_stream_seconds = max_stream_seconds
-        self.words_per_piece = words_per_piece
+        self.slots = slots
+        self._slots = threading.BoundedSemaphore(slots)
+        self._reload = threading.Lock()
         self.max_chars = guide.settings.max_question_chars
         self._sources = guide.sources()
+
+    def current_guide(self) -> "Guide":
+        """The guide to answer with: reloaded if the index was rebuilt since it was opened."""
+        refreshed = getattr(self.guide, "refreshed", None)
+        if refreshed is None:
+            return self.guide
+        with self._reload:  # one reload at a time; the others then see the new guide
+            try:
+                new = refreshed()
+            except Exception:  # noqa: BLE001 — a broken new index must not stop the old one serving
+                log.exception("the index was rebuilt but could not be loaded; still serving %s",
+                              self.guide.index_info.get("collection"))
+                return self.guide
+            if new is not self.guide:
+                log.info("serving the rebuilt index %s (was %s)", new.index_info.get("collection"),
+                         self.guide.index_info.get("collection"))
+                self.guide, self._sources = new, new.sources()
+        return self.guide
+
+    def answer_parts(self, question: str, history: list[dict], source: str | None) -> Iterator[Answer]:
+        """The answer as it becomes ready: a generator of ever more complete `Answer`s, the last
+        one final. The guide's `ask_stream` when it has one (an LLM writing token by token),
+        else `ask`'s single, complete answer. Each step runs while holding an answer slot; the
+        caller sends what was yielded without one."""
+        parts = None
+        while True:
+            with self._slots:
+                if parts is None:
+                    guide = self.current_guide()
+                    stream = getattr(guide, "ask_stream", None)
+                    parts = (stream(question, history=history, source=source) if stream is not None
+                             else iter([guide.ask(question, history=history, source=source)]))
+                try:
+                    answer = next(parts)
+                except StopIteration:
+                    return
+            yield answer
+
+    def guarded_guide(self) -> "_SlotGuide":
+        """The current guide for other callers (the Evaluate tab): every `ask` takes a slot."""
+        return _SlotGuide(self)
 
     # --- sources and scope ---------------------------------------------------------------
     def sources(self) -> list[SourceInfo]:
@@ -222,7 +253,8 @@ class Chat:
         """Ask `question` in `session`; yields the assistant message as it grows.
 
         The first yield comes before the engine is asked (the question is on screen, the answer
-        is not yet): it is the empty string. The last yield is the whole message.
+        is not yet): it is the empty string. Then each part of the answer as soon as it is ready
+        (one, complete, without an LLM); the last yield is the whole message.
         """
         raw = question if isinstance(question, str) else ""
         turn = Turn(question=raw.strip(), source=session.source)
@@ -241,9 +273,11 @@ class Chat:
         yield ""  # the question is shown; the answer is on its way
 
         history = session.history()  # earlier answered turns (this one is still pending)
+        answer = None
         try:
-            answer = self.guide.ask(turn.question, history=history, source=session.source)
-            full = self.render(answer, session.source)
+            for answer in self.answer_parts(turn.question, history, session.source):
+                turn.markdown = self.render(answer, session.source)
+                yield turn.markdown  # sent as soon as it is ready: no pacing
         except QuestionError as exc:
             turn.status = "refused"
             turn.markdown = render.strong(str(exc))
@@ -259,18 +293,10 @@ class Chat:
             yield turn.markdown
             return
 
+        if answer is None:  # pragma: no cover - a guide always yields at least one answer
+            return
         turn.answer = answer
         turn.status = "abstained" if answer.abstained else "answered"
-        pieces = stream_pieces(full, self.words_per_piece)
-        delay = min(self.pace, self.max_stream_seconds / max(1, len(pieces))) if self.pace else 0.0
-        for i, piece in enumerate(pieces):
-            if delay and i:
-                time.sleep(delay)
-            turn.markdown += piece
-            yield turn.markdown
-        if turn.markdown != full:  # pragma: no cover - the pieces always join back to the rendering
-            turn.markdown = full
-            yield turn.markdown
 
     def ask(self, session: ChatSession, question: object) -> Turn:
         """Ask without streaming; returns the finished turn."""
@@ -371,13 +397,15 @@ class Chat:
         from guide.engine import Guide, ingest
 
         try:
-            lines, changed, needs_ingest = change()
+            lines, changed, needs_ingest = change()  # files written (and an upload's text embedded)
             if changed:
-                if needs_ingest:
-                    build = ingest(self.guide.settings, embedder=self.guide.embedder)
-                    lines.append(f"index refreshed: {build.chunks} passages, {build.embedded} newly embedded")
-                self.guide = Guide.open(self.guide.settings, embedder=self.guide.embedder)
-                self._sources = self.guide.sources()
+                with self._slots:  # re-indexing and reloading are work like answering: they take a slot
+                    if needs_ingest:
+                        build = ingest(self.guide.settings, embedder=self.guide.embedder)
+                        lines.append(f"index refreshed: {build.chunks} passages, {build.embedded} newly embedded")
+                    with self._reload:
+                        self.guide = Guide.open(self.guide.settings, embedder=self.guide.embedder)
+                        self._sources = self.guide.sources()
         except GuideError as exc:
             log.warning("%s failed: %s", doing, exc)
             return f"Sorry, something went wrong while {doing}: {escape_md(str(exc))}"
@@ -462,3 +490,17 @@ class Chat:
     # --- about -----------------------------------------------------------------------------
     def about_markdown(self) -> str:
         return render.about_markdown(TITLE, self._sources)
+
+
+class _SlotGuide:
+    """A chat's current guide whose `ask` waits for an answer slot (see `Chat.guarded_guide`)."""
+
+    def __init__(self, chat: Chat):
+        self._chat = chat
+
+    def __getattr__(self, name: str):
+        return getattr(self._chat.guide, name)
+
+    def ask(self, question, history=None, source=None) -> Answer:
+        with self._chat._slots:
+            return self._chat.current_guide().ask(question, history=history, source=source)
