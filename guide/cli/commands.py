@@ -52,6 +52,9 @@ class GuideGroup(click.Group):
 def main() -> None:
     """Co-production Guide: answers made of verbatim, cited quotes from the Scottish
     Co-production Network's writing. Offline; no LLM needed."""
+    from guide.redact import guard_output
+
+    guard_output()  # no secret (e.g. GUIDE_LLM_API_KEY) in anything printed or logged
     _env()
 
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from guide.errors import SettingsError
+from guide.redact import redact
 
 # Metrics drawn as bars (rates in [0, 1]) for question sets, in this order.
 QUESTION_RATES = (
@@ -59,9 +60,10 @@ def write_report(result: dict, out_dir: Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "md": out / "report.md", "png": out / "report.png"}
-    paths["json"].write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+    text = json.dumps(result, ensure_ascii=False, indent=1, default=str) + "\n"
+    paths["json"].write_text(redact(text), encoding="utf-8")  # no secret in a report (e.g. in an error)
     md = questions_markdown(result) if result["kind"] == "questions" else scifact_markdown(result)
-    paths["md"].write_text(md, encoding="utf-8")
+    paths["md"].write_text(redact(md), encoding="utf-8")
     if result["kind"] == "questions":
         questions_chart(result, paths["png"])
     else:

@@ -31,6 +31,7 @@ from guide.answer import render
 from guide.answer.compose import Answer
 from guide.answer.render import escape_md
 from guide.errors import GuideError, QuestionError
+from guide.redact import redact
 from guide.sources.corpus import SourceInfo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -408,7 +409,7 @@ class Chat:
                         self._sources = self.guide.sources()
         except GuideError as exc:
             log.warning("%s failed: %s", doing, exc)
-            return f"Sorry, something went wrong while {doing}: {escape_md(str(exc))}"
+            return f"Sorry, something went wrong while {doing}: {escape_md(redact(exc))}"
         except Exception:  # never a stack trace in the page
             ref = uuid.uuid4().hex[:8]
             log.exception("%s failed (ref %s)", doing, ref)
