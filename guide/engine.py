@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 from guide.answer.compose import Answer, Composer
+from guide.answer.llm import AnswerWriter, Draft
 from guide.search.chunking import Chunk, chunk_document
 from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Manifest, SourceInfo, load_documents, load_manifest
@@ -50,6 +51,20 @@ def ingest(settings: Settings, *, embedder: CachedEmbeddings | None = None, forc
     return report
 
 
+def answer_writer(settings: Settings, llm: Any = None) -> AnswerWriter | None:
+    """The conversational answer's writer: `llm` (any LangChain chat model), else a ChatOpenAI
+    for GUIDE_LLM_URL, else None. Its sentences are checked with the settings' reranker."""
+    if llm is None and settings.llm_url:
+        from guide.answer.llm import make_chat_model
+
+        llm = make_chat_model(settings)
+    if llm is None:
+        return None
+    from guide.search.rerank import make_reranker
+
+    return AnswerWriter(llm, make_reranker(settings), timeout=settings.llm_timeout, secret=settings.llm_api_key)
+
+
 def validate_question(question: Any, max_chars: int) -> str:
     if not isinstance(question, str):
         raise QuestionError("The question must be text.")
@@ -76,7 +91,8 @@ class _Step:
 class Guide:
     def __init__(self, settings: Settings, manifest: Manifest, texts: dict[str, str], chunks: list[Chunk],
                  retriever: HybridRetriever, composer: Composer, embedder: CachedEmbeddings, index_info: dict,
-                 stale: bool, case_studies: CaseStudyMatcher | None = None, store: Store | None = None):
+                 stale: bool, case_studies: CaseStudyMatcher | None = None, store: Store | None = None,
+                 writer: AnswerWriter | None = None):
         self.settings = settings
         self.case_studies = case_studies or CaseStudyMatcher(manifest.sources, embedder.embed_documents)
         self.manifest = manifest
@@ -88,9 +104,13 @@ class Guide:
         self.index_info = index_info
         self.stale = stale
         self.store = store  # where the served collection's pointer lives (for `refreshed`)
+        self.writer = writer  # the optional language model's checked answer (None: quotes only)
 
     @classmethod
-    def open(cls, settings: Settings | None = None, *, embedder: CachedEmbeddings | None = None) -> "Guide":
+    def open(cls, settings: Settings | None = None, *, embedder: CachedEmbeddings | None = None,
+             llm: Any = None) -> "Guide":
+        """Open the built index. `llm`: any LangChain chat model for the conversational answer
+        (default: a ChatOpenAI for GUIDE_LLM_URL when it is set, else none)."""
         settings = settings or Settings.from_env()
         embedder = embedder or embedder_for(settings)
         manifest, texts, corpus = corpus_chunks(settings)
@@ -101,11 +121,11 @@ class Guide:
             raise IndexMissingError("the index has not been built yet. Build it with `guide ingest` (or `make run`).")
         chunks = [c for c in store.load_chunks(info["collection"]) if c.source_id in texts]
         stale = info.get("fingerprint") != fingerprint(embedder.model_id, corpus)
-        return cls.assemble(settings, manifest, texts, chunks, client, info, embedder, stale=stale)
+        return cls.assemble(settings, manifest, texts, chunks, client, info, embedder, stale=stale, llm=llm)
 
     @classmethod
     def assemble(cls, settings: Settings, manifest: Manifest, texts: dict[str, str], chunks: list[Chunk], client,
-                 info: dict, embedder: CachedEmbeddings, *, stale: bool = False) -> "Guide":
+                 info: dict, embedder: CachedEmbeddings, *, stale: bool = False, llm: Any = None) -> "Guide":
         """Wire retriever and composer over a built collection (`info["collection"]`)."""
         from langchain_chroma import Chroma
 
@@ -118,12 +138,8 @@ class Guide:
         composer = Composer(texts, sources, chunks, embedder.embed_documents,
                             threshold=settings.abstain_threshold, max_quotes=settings.max_quotes,
                             case_studies=case_studies)
-        if settings.llm:
-            from guide.answer.llm import LLMComposer, load_llm
-
-            composer = LLMComposer(load_llm(settings.llm), composer)
         return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale, case_studies,
-                   Store(client, settings.collection_prefix))
+                   Store(client, settings.collection_prefix), writer=answer_writer(settings, llm))
 
     def refreshed(self) -> "Guide":
         """This guide, or a new one over the index `guide ingest` built since this one was opened.
@@ -141,7 +157,7 @@ class Guide:
             return self
         if info is None or info.get("collection") == self.index_info.get("collection"):
             return self
-        return Guide.open(self.settings, embedder=self.embedder)
+        return Guide.open(self.settings, embedder=self.embedder, llm=self.writer.model if self.writer else None)
 
     # --- the ask path, step by step (shared by ask() and as_runnable()) ----------------
     def _start(self, question: str, history: list[dict] | None, source: str | None) -> _Step:
@@ -170,8 +186,25 @@ class Guide:
         answer.timings["total_ms"] = round((time.perf_counter() - step.started) * 1000, 2)
         return answer
 
+    def _write(self, step: _Step, answer: Answer) -> Iterator[Draft]:
+        """The language model's checked sentences over the quotes (when one is configured)."""
+        if self.writer is not None and self.writer.applies(answer):
+            yield from self.writer.stream(answer, step.started)
+            answer.timings["total_ms"] = round((time.perf_counter() - step.started) * 1000, 2)
+
+    def stream(self, question: str, history: list[dict] | None = None,
+               source: str | None = None) -> Iterator[Draft | Answer]:
+        """Ask, yielding the language model's provisional `Draft`s (unchecked: show them only
+        until the answer comes) and, last, the `Answer` with only checked sentences."""
+        step = self._retrieve(self._resolve(self._start(question, history, source)))
+        answer = self._compose(step)
+        yield from self._write(step, answer)
+        yield answer
+
     def ask(self, question: str, history: list[dict] | None = None, source: str | None = None) -> Answer:
-        return self._compose(self._retrieve(self._resolve(self._start(question, history, source))))
+        for event in self.stream(question, history, source):
+            pass
+        return event
 
     def as_runnable(self):
         """The ask path as a LangChain Runnable: input a question string or
@@ -187,8 +220,14 @@ class Guide:
             RunnableLambda(start, name="validate")
             | RunnableLambda(self._resolve, name="resolve_followup")
             | RunnableLambda(self._retrieve, name="hybrid_retrieve")
-            | RunnableLambda(self._compose, name="compose_quotes")
+            | RunnableLambda(lambda step: self._finish(step), name="compose_and_check")
         )
+
+    def _finish(self, step: _Step) -> Answer:
+        answer = self._compose(step)
+        for _ in self._write(step, answer):
+            pass
+        return answer
 
     def sources(self) -> list[SourceInfo]:
         """Every source the guide knows; `has_text` when the index holds its text."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -60,7 +60,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     answer_slots: int = 1  # answers worked on at once by one app process (docs/decisions.md, issue 10)
-    llm: str | None = None  # "module:callable" taking a prompt, returning text
+    llm_url: str | None = None  # an OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1 (llama.cpp)
+    llm_model: str = "default"  # the model name the server expects (Ollama: e.g. "llama3.2")
+    llm_api_key: str | None = field(default=None, repr=False)  # never printed, logged or written out
+    llm_timeout: float = 20.0  # seconds for the whole LLM answer; past it the quotes are shown alone
     scifact_dir: Path | None = None  # default: <shared_dir>/datasets/scifact
     users_file: Path | None = None  # sign-in for the web chat (guide/web/auth.py); none: no sign-in
     questions_per_minute: int = 10  # per chat session; 0: no limit
@@ -68,6 +71,9 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
         env = os.environ if env is None else env
+        if env.get(PREFIX + "LLM"):
+            raise SettingsError("GUIDE_LLM (a module:function hook) is gone: set GUIDE_LLM_URL to an OpenAI-compatible "
+                                "server instead, e.g. GUIDE_LLM_URL=http://127.0.0.1:8080/v1 (see README).")
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             raw = env.get(PREFIX + f.name.upper())
@@ -107,6 +113,12 @@ class Settings:
             raise SettingsError("GUIDE_ANSWER_SLOTS must be between 1 and 64.")
         if not 0 < self.port < 65536:
             raise SettingsError("GUIDE_PORT must be a TCP port number (1-65535).")
+        if self.llm_url is not None and not self.llm_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"GUIDE_LLM_URL={self.llm_url!r} must start with http:// or https://, e.g. http://127.0.0.1:8080/v1"
+            )
+        if not 0 < self.llm_timeout <= 600:
+            raise SettingsError("GUIDE_LLM_TIMEOUT must be a number of seconds between 0 and 600.")
         if self.chroma_url is not None and not self.chroma_url.startswith(("http://", "https://")):
             raise SettingsError(
                 f"GUIDE_CHROMA_URL={self.chroma_url!r} must start with http:// or https://, e.g. http://127.0.0.1:8000"

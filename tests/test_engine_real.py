@@ -114,36 +114,6 @@ def test_scoped_to_a_source_and_bad_input(real_guide):
         real_guide.ask("trust " * 400)
 
 
-def test_plugged_in_llm_quotes_are_checked_before_they_are_shown(real_guide):
-    from guide.answer.llm import LLMComposer
-
-    def llm(prompt: str) -> str:  # one real quote (with other line breaks) and one invented
-        return ('“Trust is a commodity that we think\n about lots when talking about co-production.” [1] '
-                '“Trust can always be rebuilt within a week.” [2]')
-
-    composer = LLMComposer(llm, real_guide.composer)
-    saved = real_guide.composer
-    real_guide.composer = composer
-    try:
-        a = real_guide.ask("Why does trust matter?")
-    finally:
-        real_guide.composer = saved
-    assert [q.text for q in a.quotes] == ["Trust is a commodity that we think about lots when talking about co-production."]
-    assert a.quotes[0].verified and a.timings["llm_rejected_quotes"] == 1
-    src = real_guide.texts[a.quotes[0].source_id]
-    assert normalise(src[a.quotes[0].start:a.quotes[0].end]) == a.quotes[0].text
-
-    def broken(prompt: str) -> str:
-        raise TimeoutError("llm down")
-
-    real_guide.composer = LLMComposer(broken, saved)
-    try:
-        b = real_guide.ask("Why does trust matter?")
-    finally:
-        real_guide.composer = saved
-    assert b.quotes and not b.abstained  # falls back to the extractive answer
-
-
 def test_abstention_points_to_a_matching_case_study_it_has_not_read(real_guide):
     a = real_guide.ask("What did the Galway Community Cafe do for out-of-hours mental health support?")
     assert a.abstained and [s.id for s in a.unread_sources][:1] == ["ethical-approach"]

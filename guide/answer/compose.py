@@ -21,6 +21,7 @@ from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Source, SourceInfo
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names
 from guide.answer.quotes import Quote, make_quote, passage_link
+from guide.answer.support import Sentence
 from guide.search.retrieval import Hit
 from guide.text import content_terms
 
@@ -61,6 +62,10 @@ class Answer:
     support: float | None = None  # for a rewritten follow-up: how well its own topic is supported
     reason: str | None = None  # why it abstained: low_grounding | not_mentioned | answer_type | unverified
     timings: dict = field(default_factory=dict)
+    # With a language model (guide/answer/llm.py): the sentences it wrote that passed the support
+    # check (guide/answer/support.py), and what happened (written, removed, fallback, notice).
+    summary: list[Sentence] = field(default_factory=list)
+    llm: dict | None = None
 
     @property
     def cited_sources(self) -> list[dict]:
@@ -70,6 +75,11 @@ class Answer:
                                                   "organisation": q.organisation, "markers": []})
             entry["markers"].append(q.marker)
         return list(seen.values())
+
+    @property
+    def llm_notice(self) -> str | None:
+        """The one-line note about the language model's part (fallback, nothing checked, its judgement)."""
+        return (self.llm or {}).get("notice")
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -68,6 +68,20 @@ def md_marker(marker: int, link: str | None) -> Markup:
     return Markup(f"[\\[{marker}\\]]({link})" if link else f"\\[{marker}\\]")
 
 
+_ESCAPED_MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
+
+
+def md_cited(text: str, quotes: Sequence) -> Markup:
+    """A checked model sentence, escaped, its [n] markers linking to the passages quoted as [n]."""
+    links = {q.marker: q.link for q in quotes}
+
+    def link(m: re.Match) -> str:
+        url = http_url(links.get(int(m.group(1))))
+        return f"[{m.group(0)}]({url})" if url else m.group(0)
+
+    return Markup(_ESCAPED_MARKER.sub(link, escape_md(text)))
+
+
 def _md_finalize(value: object) -> str:
     return value if isinstance(value, Markup) else escape_md(value)
 
@@ -77,7 +91,7 @@ def _env(**kw) -> Environment:
                       undefined=StrictUndefined, **kw)
     env.globals.update(READ=READ, LINK_ONLY=LINK_ONLY, SUMMARY_LABEL=SUMMARY_LABEL, status=status,
                        kind_label=kind_label)
-    env.filters.update(http_url=http_url, short=short, link=md_link, marker=md_marker)
+    env.filters.update(http_url=http_url, short=short, link=md_link, marker=md_marker, cited=md_cited)
     return env
 
 
