@@ -92,6 +92,44 @@ def _process_writer(path: str, who: str, n: int) -> None:
         store.add(**record(i, who))
 
 
+def _rating_app(path: str, who: str, start, threads: int = 4, per_thread: int = 25) -> None:
+    """One app process: `threads` visitors at once, each rating answers and commenting on them
+    (an add, then an update); 2 writes per answer, threads * per_thread * 2 writes in all."""
+    store = FeedbackStore(path, timeout=60)
+    start.wait(60)
+
+    def visitor(t: int) -> None:
+        for i in range(per_thread):
+            rid = store.add(**record(t * per_thread + i, who))
+            store.update(rid, rating="down", comment=f"changed {who}-{t * per_thread + i}")
+
+    pool = [threading.Thread(target=visitor, args=(t,)) for t in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+
+
+def test_two_app_processes_rating_and_commenting_at_once_lose_nothing(tmp_path):
+    """Two real processes x 200 writes each (100 ratings, each then changed with a comment), all
+    started at the same moment on one SQLite file: every row and every change is there."""
+    path = str(tmp_path / "feedback.sqlite3")
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_rating_app, args=(path, f"app{k}", start)) for k in (1, 2)]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(timeout=180)
+        assert p.exitcode == 0
+    records = FeedbackStore(path).records()
+    assert len(records) == 200 and len({r["turn_id"] for r in records}) == 200
+    for r in records:
+        assert r["rating"] == "down" and r["comment"] == "changed " + r["turn_id"] and r["updated_at"]
+        assert r["question"] == f"question {r['turn_id']}" and r["session_id"] == "session-" + r["turn_id"].rsplit("-", 1)[0]
+
+
 def test_concurrent_processes_never_lose_or_interleave_a_record(tmp_path):
     path = str(tmp_path / "feedback.sqlite3")
     ctx = multiprocessing.get_context("spawn")

@@ -5,7 +5,8 @@ visitors (one `gradio_client.Client` each, the same `/ask` event the browser use
 of answerable and off-topic questions at the same time. Per level it reports, for the *full
 answer* (from submitting the question to the last streamed update): p50, p95 and max, the
 throughput (answers per second of wall time) and the errors (a failed or timed-out request, or
-an answer that is the chat's "something went wrong" message).
+an answer that is the chat's "something went wrong" message or a refusal). The per-conversation
+question limit (GUIDE_QUESTIONS_PER_MINUTE) is off in these apps: they measure capacity.
 
 - Single app: N = 1, 5, 20, 50, each level against a freshly started app (so no question's
   embedding is cached from an earlier level; within a level every question is distinct).
@@ -83,6 +84,13 @@ def question_mix(n: int) -> list[tuple[str, bool]]:
     return mix
 
 
+def is_answer(text: str) -> bool:
+    """An answer or an abstention; not an error message, and not a refusal (a single bold line,
+    e.g. a question refused by the rate limit)."""
+    refusal = text.startswith("**") and text.endswith("**") and "\n" not in text
+    return bool(text) and ERROR_MARK not in text and not refusal
+
+
 def _answer_text(output) -> str:
     messages = output[0] if isinstance(output, (tuple, list)) and output else []
     if not isinstance(messages, list) or len(messages) < 2:
@@ -135,13 +143,19 @@ def _wait_http(server: Server, path: str, deadline: float) -> None:
     raise RuntimeError(f"{server.name} did not answer within {START_DEADLINE_S:.0f} s: {server.tail()}")
 
 
-def _env(index_dir: Path, data_dir: Path, *, slots: int, chroma_url: str | None = None) -> dict:
+def app_env(index_dir: Path, data_dir: Path, *, slots: int = 1, chroma_url: str | None = None,
+            **settings: str) -> dict:
+    """The environment of a `guide serve` process: this one's, GUIDE_* replaced by these values
+    (extra `settings` by field name, e.g. embedder="hash"); what the index was built from
+    (corpus, embedder, reranker) is passed on when set here."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDE_")}
-    env.update({"GUIDE_INDEX_DIR": str(index_dir), "GUIDE_DATA_DIR": str(data_dir),
-                "GUIDE_ANSWER_SLOTS": str(slots), "PYTHONUNBUFFERED": "1"})
-    for key in ("GUIDE_CORPUS_DIR", "GUIDE_EMBEDDER", "GUIDE_RERANKER"):  # what the index was built from
+    for key in ("GUIDE_CORPUS_DIR", "GUIDE_EMBEDDER", "GUIDE_RERANKER"):
         if os.environ.get(key):
             env[key] = os.environ[key]
+    env.update({"GUIDE_INDEX_DIR": str(index_dir), "GUIDE_DATA_DIR": str(data_dir),
+                "GUIDE_ANSWER_SLOTS": str(slots), "PYTHONUNBUFFERED": "1",
+                "GUIDE_QUESTIONS_PER_MINUTE": "0"})  # simulated visitors ask faster than the per-visitor limit
+    env.update({f"GUIDE_{k.upper()}": str(v) for k, v in settings.items()})
     if chroma_url:
         env["GUIDE_CHROMA_URL"] = chroma_url
     return env
@@ -243,8 +257,8 @@ def run_visitors(urls: list[str], users: int, *, label: str, per_user: int | Non
                     raise TimeoutError("level deadline reached mid-answer") from None
                 t1 = time.perf_counter()
                 text = _answer_text(final)
-                if not text or ERROR_MARK in text:
-                    raise RuntimeError(f"bad answer: {text[:120]!r}")
+                if not is_answer(text):
+                    raise RuntimeError(f"not an answer: {text[:120]!r}")
                 with lock:
                     level.full_ms.append((t1 - t0) * 1000)
                     if not answerable:
@@ -291,7 +305,7 @@ def run_load(*, levels=LEVELS, replica_levels=REPLICA_LEVELS, slots: int = 1, in
             echo("  building the index for the load benchmark…")
             build_index(index_dir)
         for n in levels:
-            server = start_app("app", _env(index_dir, tmp / "data-single", slots=slots), logs)
+            server = start_app("app", app_env(index_dir, tmp / "data-single", slots=slots), logs)
             try:
                 with running([server]):
                     out["single"].append(run_visitors([server.url], n, label="single app").summary())
@@ -304,7 +318,7 @@ def run_load(*, levels=LEVELS, replica_levels=REPLICA_LEVELS, slots: int = 1, in
                 with running([chroma], "/api/v2/heartbeat"):
                     build_index(index_dir, chroma.url)  # once, into the server; both replicas read it
                     for n in replica_levels:
-                        apps = [start_app(f"replica{i}", _env(index_dir, tmp / "data-replicas", slots=slots,
+                        apps = [start_app(f"replica{i}", app_env(index_dir, tmp / "data-replicas", slots=slots,
                                                               chroma_url=chroma.url), logs) for i in (1, 2)]
                         try:
                             with running(apps):
