@@ -169,7 +169,12 @@ def test_an_answer_quotes_the_blog_verbatim_and_links_to_the_passage(page, corpu
     pg.get_by_role("tab", name="Explore").click()
     expect(pg.locator("#guide-related")).to_contain_text("Why:")
     expect(pg.locator(".guide-card")).to_have_count(len(manifest.sources))
-    expect(pg.get_by_text("Known only by link: not read yet").first).to_be_visible()
+    expect(pg.locator(".guide-card").get_by_text("Known only by link: not read yet").first).to_be_visible()
+    # one person on 127.0.0.1: no sign-in, and every control (upload, manage, evaluate) is there
+    expect(pg.locator("#guide-doc-upload")).to_be_visible()
+    expect(pg.locator("#guide-manage")).to_be_visible()
+    expect(pg.get_by_role("tab", name="Evaluate")).to_be_visible()
+    assert pg.locator("#guide-signed-in").count() == 0
     pg.screenshot(path=str(SHOTS / "explore-desktop.png"), full_page=True)
     pg.locator("#guide-scope-facing-the-challenges").click()
     expect(pg.locator("#guide-scope")).to_contain_text("Answering only from: Facing the challenges")
@@ -225,6 +230,7 @@ def test_thumbs_up_and_a_comment_are_stored_with_the_question_and_sources(page, 
     assert record["comment"] == "Useful for our team meeting"
     assert record["sources"] and record["sources"][0]["link"].startswith(BLOG_URL + "#:~:text=")
     assert record["answer"].startswith("“")  # the answer as shown, in plain text
+    assert record["user"] == "anonymous"  # no sign-in on loopback
 
 
 def test_html_typed_by_a_user_is_shown_as_text_and_long_input_is_refused_at_phone_width(page):

@@ -179,7 +179,8 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
                                               elem_id="guide-fetch")
                         manage_result = gr.Markdown(elem_id="guide-manage-result")
                         export_run = gr.Button("Export all feedback (CSV)", elem_id="guide-export")
-                        export_file = gr.File(label="Feedback export", interactive=False, elem_id="guide-export-file")
+                        export_file = gr.File(label="Feedback export", interactive=False, height=90,
+                                              elem_id="guide-export-file")
                         gr.Markdown("#### Audit trail\nWho added, removed or fetched which source, and when "
                                     "(newest first).")
                         audit_table = gr.Dataframe(headers=AUDIT_HEADERS, interactive=False, wrap=True,
