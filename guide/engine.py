@@ -136,7 +136,8 @@ class Guide:
         sources = {s.id: s for s in manifest.sources}
         case_studies = CaseStudyMatcher(manifest.sources, embedder.embed_documents)
         composer = Composer(texts, sources, chunks, embedder.embed_documents,
-                            threshold=settings.abstain_threshold, max_quotes=settings.max_quotes,
+                            threshold=settings.abstain_threshold, answer_threshold=settings.answer_cut,
+                            max_quotes=settings.max_quotes,
                             case_studies=case_studies)
         return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale, case_studies,
                    Store(client, settings.collection_prefix), writer=answer_writer(settings, llm))

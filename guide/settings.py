@@ -21,6 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # (see docs/decisions.md); the deterministic test embedder needs its own (tests set it):
 # an answer whose best evidence scores below this is an abstention.
 DEFAULT_ABSTAIN_THRESHOLD = 0.27
+# Answers scoring between the two thresholds are `related` (the sources touch the topic but do not
+# answer); at or above this one they are `answered`. Calibrated with `guide calibrate` too.
+DEFAULT_ANSWER_THRESHOLD = 0.27
 
 
 OFFLINE_ENVIRONMENT = {
@@ -56,7 +59,10 @@ class Settings:
     max_question_chars: int = 1000
     top_k: int = 6
     max_quotes: int = 4
-    abstain_threshold: float = DEFAULT_ABSTAIN_THRESHOLD
+    abstain_threshold: float = DEFAULT_ABSTAIN_THRESHOLD  # below it: not_covered
+    # below it (and at or above abstain_threshold): related. None: the calibrated default for the real
+    # model; the hash test embedder has none, so there it equals abstain_threshold (no `related`).
+    answer_threshold: float | None = None
     host: str = "127.0.0.1"
     port: int = 7860
     answer_slots: int = 1  # answers worked on at once by one app process (docs/decisions.md, issue 10)
@@ -111,6 +117,8 @@ class Settings:
             object.__setattr__(self, "users_file", Path(self.users_file).expanduser())
         if not 1 <= self.answer_slots <= 64:
             raise SettingsError("GUIDE_ANSWER_SLOTS must be between 1 and 64.")
+        if self.answer_threshold is not None and not -1.0 <= self.answer_threshold <= 2.0:
+            raise SettingsError("GUIDE_ANSWER_THRESHOLD must be between -1 and 2.")
         if not 0 < self.port < 65536:
             raise SettingsError("GUIDE_PORT must be a TCP port number (1-65535).")
         if self.llm_url is not None and not self.llm_url.startswith(("http://", "https://")):
@@ -123,6 +131,13 @@ class Settings:
             raise SettingsError(
                 f"GUIDE_CHROMA_URL={self.chroma_url!r} must start with http:// or https://, e.g. http://127.0.0.1:8000"
             )
+
+    @property
+    def answer_cut(self) -> float:
+        """The answered-vs-related threshold in effect (see `answer_threshold`)."""
+        if self.answer_threshold is not None:
+            return self.answer_threshold
+        return DEFAULT_ANSWER_THRESHOLD if self.embedder == "minilm" else self.abstain_threshold
 
     @property
     def manifest_path(self) -> Path:

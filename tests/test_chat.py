@@ -76,12 +76,12 @@ def trust_answer(corpus, *, rewritten=False, query=None):
     manifest, _ = corpus
     reading_src = manifest.get("building-trust-relationship-based").info()
     rq = quote_of(corpus, "Co-pro example - Building trust through relationship-based practice", marker=0)
-    return Answer(question="", query=query or "trust", rewritten=rewritten, abstained=False, grounding=0.7,
+    return Answer(question="", query=query or "trust", rewritten=rewritten, status="answered", grounding=0.7,
                   message="", quotes=[q1], key_questions=[kq], further_reading=[Reading(rq, reading_src)])
 
 
 def abstention():
-    return Answer(question="", query="sourdough", rewritten=False, abstained=True, grounding=0.1,
+    return Answer(question="", query="sourdough", rewritten=False, status="not_covered", grounding=0.1,
                   message=ABSTAIN_MESSAGE, nearest_topics=["Keeping the doors open", TRUST])
 
 
@@ -253,7 +253,7 @@ def test_an_abstention_looks_like_an_honest_abstention(corpus):
     chat = Chat(FakeGuide(corpus, [abstention()]))
     session = ChatSession()
     turn = chat.ask(session, "What's the best sourdough recipe?")
-    assert turn.status == "abstained"
+    assert turn.status == "not_covered"
     assert plain(turn.markdown).startswith(f"**{ABSTAIN_MESSAGE}**")  # said first, in bold
     assert "Rather than guess" in turn.markdown
     assert "Keeping the doors open" in turn.markdown
@@ -298,7 +298,7 @@ def test_what_a_user_types_is_shown_as_text_not_html(corpus):
 def test_source_text_in_the_panels_is_escaped(corpus):
     evil = quote_of(corpus, "Trust is a commodity that we think about lots when talking about co-production.",
                     title="<img src=x onerror=alert(1)>", url="javascript:alert(1)")
-    answer = Answer(question="", query="q", rewritten=False, abstained=False, grounding=1.0, message="",
+    answer = Answer(question="", query="q", rewritten=False, status="answered", grounding=1.0, message="",
                     quotes=[evil])
     chat = Chat(FakeGuide(corpus, [answer]))
     session = ChatSession()
@@ -442,5 +442,5 @@ def test_the_chat_answers_with_the_real_guides_verbatim_quotes(real_guide):
 @pytest.mark.real
 def test_the_real_guide_abstains_on_an_off_topic_question(real_guide):
     turn = Chat(real_guide).ask(ChatSession(), "What is the best recipe for sourdough bread?")
-    assert turn.status == "abstained"
+    assert turn.status == "not_covered"
     assert plain(turn.markdown).startswith("**" + ABSTAIN_MESSAGE.rstrip("."))

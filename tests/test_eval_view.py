@@ -27,7 +27,7 @@ LABELS = ("source hit@1", "quote recall", "verbatim rate", "citation precision",
 def hash_guide(settings, hash_embedder):
     from guide.engine import Guide, ingest
 
-    s = settings.replace(embedder="hash", abstain_threshold=0.05)
+    s = settings.replace(embedder="hash", abstain_threshold=0.05, answer_threshold=0.05)
     ingest(s, embedder=hash_embedder)
     return Guide.open(s, embedder=hash_embedder)
 

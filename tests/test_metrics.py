@@ -123,6 +123,24 @@ def test_abstention_precision_and_recall():
         M.abstention_scores([True], [True, False])
 
 
+def test_status_scores_count_misleading_answers_and_false_not_covered():
+    statuses = ["answered", "related", "not_covered", "answered", "related", "not_covered", "answered"]
+    answerable = [False, False, False, True, True, True, True]
+    s = M.status_scores(statuses, answerable)
+    assert s["misleading_rate"] == pytest.approx(1 / 3)  # one of three unanswerable presented as an answer
+    assert s["false_not_covered_rate"] == pytest.approx(1 / 4)
+    assert s["answered_share"] == pytest.approx(2 / 4)
+    assert s["related_share"] == pytest.approx(2 / 7)
+    assert s["related_share_answerable"] == pytest.approx(1 / 4)
+    assert s["related_share_unanswerable"] == pytest.approx(1 / 3)
+    only_answerable = M.status_scores(["answered"], [True])
+    assert only_answerable["misleading_rate"] is None and only_answerable["answered_share"] == 1.0
+    with pytest.raises(ValueError):
+        M.status_scores(["answered"], [True, False])
+    with pytest.raises(ValueError):
+        M.status_scores(["abstained"], [True])
+
+
 def test_percentiles_and_distribution():
     vals = [10.0, 20.0, 30.0, 40.0, 50.0]
     assert M.percentile(vals, 50) == 30.0

@@ -18,7 +18,7 @@ READ = SourceInfo(id="blog", title="The blog", kind="blog", has_text=True, url="
 def reading_answer(src: SourceInfo) -> Answer:
     q = Quote(text="Read <this> one", source_id="blog", start=0, end=15, verified=True, title="The blog",
               section="More reading", url=READ.url, link=READ.url + "#:~:text=Read", marker=1)
-    return Answer(question="q", query="q", rewritten=False, abstained=False, grounding=1.0, message="",
+    return Answer(question="q", query="q", rewritten=False, status="answered", grounding=1.0, message="",
                   quotes=[q], further_reading=[Reading(q, src)])
 
 
@@ -36,7 +36,7 @@ def test_a_source_known_by_link_is_worded_the_same_in_every_format():
 
 
 def test_source_text_is_never_live_markup_in_markdown_or_html():
-    a = Answer(question="q", query="q", rewritten=False, abstained=True, grounding=0.0, message=ABSTAIN_MESSAGE,
+    a = Answer(question="q", query="q", rewritten=False, status="not_covered", grounding=0.0, message=ABSTAIN_MESSAGE,
                nearest_topics=["<script>x</script>"], unread_sources=[LINK_ONLY])
     md = render.answer_markdown(a)
     assert "<b>" not in md and "<script>" not in md and "](javascript:" not in md

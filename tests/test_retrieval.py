@@ -15,7 +15,7 @@ def guide(corpus, tmp_path):  # noqa: F811
     from guide.engine import Guide, ingest
     from guide.settings import Settings
 
-    cfg = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedder="hash", abstain_threshold=0.05)
+    cfg = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedder="hash", abstain_threshold=0.05, answer_threshold=0.05)
     ingest(cfg, embedder=fresh_embedder(cfg))
     return Guide.open(cfg, embedder=fresh_embedder(cfg))
 

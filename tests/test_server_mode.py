@@ -52,7 +52,7 @@ def chroma_server(tmp_path):
 
 def test_ingest_and_ask_through_a_chroma_server(chroma_server, tmp_path):
     url, proc = chroma_server
-    cfg = Settings(chroma_url=url, index_dir=tmp_path / "local", embedder="hash", abstain_threshold=0.05)
+    cfg = Settings(chroma_url=url, index_dir=tmp_path / "local", embedder="hash", abstain_threshold=0.05, answer_threshold=0.05)
     first = ingest(cfg)
     assert first.rebuilt and first.chunks > 10
     assert not (tmp_path / "local" / "chroma").exists()  # nothing written to a local store

@@ -42,7 +42,7 @@ def corpus(tmp_path):
 @pytest.fixture
 def cfg(corpus, tmp_path):
     # the abstention threshold is calibrated for the real model; the fake embedder scores lower
-    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedder="hash", abstain_threshold=0.05)
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "index", embedder="hash", abstain_threshold=0.05, answer_threshold=0.05)
 
 
 def fresh_embedder(cfg, model=HashEmbeddings):

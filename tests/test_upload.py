@@ -22,7 +22,7 @@ def chat(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(REPO / "corpus", corpus)
     cfg = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data", embedder="hash",
-                   abstain_threshold=0.05)
+                   abstain_threshold=0.05, answer_threshold=0.05)
     ingest(cfg)
     return Chat(Guide.open(cfg))
 

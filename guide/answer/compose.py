@@ -34,6 +34,21 @@ SUMMARY_INTENT = re.compile(
 AUTHOR_INTENT = re.compile(r"\bwho (?:wrote|writes|is behind|published)\b|\bauthor\b", re.I)
 
 ABSTAIN_MESSAGE = "The sources I have read don't cover that."
+RELATED_MESSAGE = "The sources I have read don't answer this directly. The closest they say is:"
+BLOG_RELATED_MESSAGE = "The blog doesn't answer this directly. The closest it says is:"
+
+# --- answer states (stable: other modules and helpers build on these names) ---------------------
+# answered     the quotes answer the question.
+# related      the sources touch the topic but do not answer the question: the answer says so
+#              first and shows at most RELATED_QUOTES nearest passages (verbatim and verified,
+#              labelled as not an answer). reason: weak_support | answer_type
+# not_covered  nothing close enough to quote. reason: low_grounding | not_mentioned | answer_type
+#              | unverified
+# Other modules may add reasons (e.g. an LLM judge moving an answer to related); `reason` is
+# None only for `answered`.
+ANSWERED, RELATED, NOT_COVERED = "answered", "related", "not_covered"
+STATUSES = (ANSWERED, RELATED, NOT_COVERED)
+RELATED_QUOTES = 2
 TYPE_WORDS = {"number": "figures or amounts", "date": "dates", "contact": "contact details"}
 
 
@@ -50,7 +65,7 @@ class Answer:
     question: str
     query: str
     rewritten: bool
-    abstained: bool
+    status: str  # answered | related | not_covered (see STATUSES above)
     grounding: float
     message: str
     quotes: list[Quote] = field(default_factory=list)
@@ -60,12 +75,26 @@ class Answer:
     unread_sources: list[SourceInfo] = field(default_factory=list)  # known by link, matching the question
     source_filter: str | None = None
     support: float | None = None  # for a rewritten follow-up: how well its own topic is supported
-    reason: str | None = None  # why it abstained: low_grounding | not_mentioned | answer_type | unverified
+    reason: str | None = None  # why it is not `answered` (see the states above); None when answered
     timings: dict = field(default_factory=dict)
     # With a language model (guide/answer/llm.py): the sentences it wrote that passed the support
     # check (guide/answer/support.py), and what happened (written, removed, fallback, notice).
     summary: list[Sentence] = field(default_factory=list)
     llm: dict | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown answer status {self.status!r}; expected one of {STATUSES}")
+
+    @property
+    def abstained(self) -> bool:
+        """Did the guide decline to answer? True for `related` and `not_covered` alike: neither
+        presents its quotes as an answer (kept for callers written before the three states)."""
+        return self.status != ANSWERED
+
+    @property
+    def answered(self) -> bool:
+        return self.status == ANSWERED
 
     @property
     def cited_sources(self) -> list[dict]:
@@ -83,6 +112,7 @@ class Answer:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        d["abstained"] = self.abstained
         d["cited_sources"] = self.cited_sources
         return d
 
@@ -118,6 +148,7 @@ class Composer:
         embed_documents: Callable[[list[str]], list[list[float]]],
         *,
         threshold: float,
+        answer_threshold: float | None = None,
         max_quotes: int = 4,
         case_studies: "CaseStudyMatcher | None" = None,
     ):
@@ -125,7 +156,9 @@ class Composer:
         self.texts = texts  # source id -> stored text (quotes are verified against these)
         self.sources = sources
         self.embed_documents = embed_documents
-        self.threshold = threshold
+        self.threshold = threshold  # below it: not_covered
+        # below it (and at or above `threshold`): related. None = the same as `threshold` (two states).
+        self._answer_threshold = answer_threshold
         self.max_quotes = max_quotes
         self._all_text = haystack(list(texts.values()))
         self.section_index: dict[tuple[str, str], list[Chunk]] = {}
@@ -143,6 +176,15 @@ class Composer:
         # Inverse document frequency over sentences: a word every sentence has (co-production,
         # here) says little; a word no sentence has counts fully against the match.
         self._df, self._n = df, n
+
+    @property
+    def answer_threshold(self) -> float:
+        a = self._answer_threshold
+        return self.threshold if a is None else max(a, self.threshold)
+
+    @answer_threshold.setter
+    def answer_threshold(self, value: float | None) -> None:
+        self._answer_threshold = value
 
     def _idf(self, term: str) -> float:
         return math.log((self._n + 1) / (self._df.get(term, 0) + 0.5))
@@ -223,29 +265,59 @@ class Composer:
         if rewritten and own_terms and own_vec is not None and cands:
             # A follow-up that brings its own topic must be supported on that topic too.
             support = self._own_support(cands, own_vec, own_terms)
-        base = dict(question=question, query=query, rewritten=rewritten, source_filter=source_filter, support=support)
-        supported = grounding >= self.threshold and (support is None or support >= self.threshold)
-        message, reason = ABSTAIN_MESSAGE, "low_grounding"
-        if missing:
-            supported, reason = False, "not_mentioned"
-            message = f"The sources I have read don't cover that: they never mention {_join(missing)}."
-        elif kind is not None:
-            cands = [c for c in cands if fits_type(kind, c.text)]
-            if not cands or max(c.evidence for c in cands) < self.threshold:
-                supported, reason = False, "answer_type"
-                message = f"The sources I have read don't cover that: they give no {TYPE_WORDS[kind]}."
-        if not supported:
-            return Answer(**base, abstained=True, grounding=grounding, message=message, reason=reason,
+        base = dict(question=question, query=query, rewritten=rewritten, source_filter=source_filter, support=support,
+                    grounding=grounding)
+        score = grounding if support is None else min(grounding, support)  # the answerability score
+
+        def not_covered(reason: str, message: str = ABSTAIN_MESSAGE) -> Answer:
+            return Answer(**base, status=NOT_COVERED, message=message, reason=reason,
                           nearest_topics=self._topics(hits), unread_sources=self._unread(question))
+
+        if missing:
+            return not_covered("not_mentioned",
+                               f"The sources I have read don't cover that: they never mention {_join(missing)}.")
+        if score < self.threshold:
+            return not_covered("low_grounding")
+        reason = "weak_support" if score < self.answer_threshold else None
+        if kind is not None:
+            fitting = [c for c in cands if fits_type(kind, c.text)]
+            if not fitting or max(c.evidence for c in fitting) < self.threshold:
+                # The topic is there but not the kind of thing asked for (a figure, a date, contact details).
+                reason = "answer_type"
+            else:
+                cands = fitting
+        if reason is not None:
+            return self._related(base, cands, hits, question, reason)
         chosen = self._select(cands)
         quotes = self._quotes(chosen)
         if not quotes:  # nothing verified: say so rather than show unverified text
-            return Answer(**base, abstained=True, grounding=grounding, message=ABSTAIN_MESSAGE, reason="unverified",
-                          nearest_topics=self._topics(hits))
+            return not_covered("unverified")
         key_qs = self._key_questions(quotes, hits, query_vec, chosen)
         reading = self._reading(quotes, hits)
-        return Answer(**base, abstained=False, grounding=grounding, message="", quotes=quotes,
-                      key_questions=key_qs, further_reading=reading)
+        return Answer(**base, status=ANSWERED, message="", quotes=quotes, key_questions=key_qs,
+                      further_reading=reading)
+
+    def _related(self, base: dict, cands: list[Candidate], hits: Sequence[Hit], question: str, reason: str) -> Answer:
+        """The sources touch the topic but do not answer: at most RELATED_QUOTES nearest passages,
+        said first to be no answer (verified quotes like any other)."""
+        chosen: list[Candidate] = []
+        for c in cands:
+            if len(chosen) >= RELATED_QUOTES:
+                break
+            if c.chunk.kind == "more_reading" or any(_same_sentence(c, o) for o in chosen):
+                continue
+            chosen.append(c)
+        quotes = self._quotes(chosen)
+        if not quotes:
+            return Answer(**base, status=NOT_COVERED, message=ABSTAIN_MESSAGE, reason="unverified",
+                          nearest_topics=self._topics(hits), unread_sources=self._unread(question))
+        blog_only = all(getattr(self.sources.get(q.source_id), "kind", None) == "blog" for q in quotes)
+        message = BLOG_RELATED_MESSAGE if blog_only else RELATED_MESSAGE
+        if reason == "answer_type":
+            kind = answer_type(question)
+            message = f"The sources I have read give no {TYPE_WORDS[kind]} for this. The closest they say is:"
+        return Answer(**base, status=RELATED, message=message, reason=reason, quotes=quotes,
+                      nearest_topics=self._topics(hits), unread_sources=self._unread(question))
 
     def _own_support(self, cands: Sequence[Candidate], own_vec: np.ndarray, own_terms: Sequence[str]) -> float:
         vecs = np.asarray(self.embed_documents([c.text for c in cands[:12]]), dtype=np.float32)

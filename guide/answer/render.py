@@ -31,6 +31,11 @@ if TYPE_CHECKING:  # pragma: no cover
 READ = "read by the guide"
 LINK_ONLY = "known only by link: not read yet"
 
+# How the answer states (guide/answer/compose.py: answered | related | not_covered) are labelled.
+NOT_AN_ANSWER = "(These are the nearest passages, not an answer to your question.)"
+STATUS_LABELS = {"answered": "Answered from the sources", "related": "Related, not an answer",
+                 "not_covered": "Not covered by the sources"}
+
 KIND_LABELS = {"blog": "Blog post", "case-study": "Case study", "document": "Document", "guide": "Guide"}
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
@@ -89,7 +94,7 @@ def _md_finalize(value: object) -> str:
 def _env(**kw) -> Environment:
     env = Environment(loader=PackageLoader("guide.answer", "templates"), trim_blocks=True, lstrip_blocks=True,
                       undefined=StrictUndefined, **kw)
-    env.globals.update(READ=READ, LINK_ONLY=LINK_ONLY, SUMMARY_LABEL=SUMMARY_LABEL, status=status,
+    env.globals.update(NOT_AN_ANSWER=NOT_AN_ANSWER, STATUS_LABELS=STATUS_LABELS, READ=READ, LINK_ONLY=LINK_ONLY, SUMMARY_LABEL=SUMMARY_LABEL, status=status,
                        kind_label=kind_label)
     env.filters.update(http_url=http_url, short=short, link=md_link, marker=md_marker, cited=md_cited)
     return env

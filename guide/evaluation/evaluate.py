@@ -81,6 +81,8 @@ def score_answer(q: EvalQuestion, answer, *, keys: dict[str, str], texts: dict[s
     expected = resolve_sources(q.sources, keys)
     ranked = ranked_sources(answer)
     row: dict = {
+        "status": answer.status,
+        "reason": answer.reason,
         "abstained": bool(answer.abstained),
         "grounding": float(answer.grounding),
         "query": answer.query,
@@ -154,10 +156,15 @@ def summarise(rows: Sequence[dict]) -> dict:
     for k in HIT_KS:
         t[f"source_hit_at_{k}"] = M.mean(r.get(f"source_hit_at_{k}", 0.0) for r in src_rows)
     t["source_mrr"] = M.mean(r.get("source_rr", 0.0) for r in src_rows)
-    t["quote_recall"] = M.mean(r.get("quote_recall", 0.0) for r in applicable(rows, "quote_recall", "expected_quotes"))
+    quote_rows = applicable(rows, "quote_recall", "expected_quotes")
+    t["quote_recall"] = M.mean(r.get("quote_recall", 0.0) for r in quote_rows)
+    # the same, only over the answers that showed quotes (answered or related)
+    t["quote_recall_shown"] = M.mean(r["quote_recall"] for r in quote_rows
+                                     if r.get("status") in ("answered", "related"))
     t["shown_quotes"] = len(shown)
     t["verbatim_rate"] = M.mean(1.0 if s["verbatim"] else 0.0 for s in shown)
     t["citation_precision"] = M.mean(1.0 if s["citation_ok"] else 0.0 for s in shown)
+    t.update(M.status_scores([r["status"] for r in ok], [r["answerable"] for r in ok]))
     t.update(M.abstention_scores([r["abstained"] for r in ok], [r["answerable"] for r in ok]))
     t["grounding_answerable"] = M.distribution([r["grounding"] for r in answerable])
     t["grounding_unanswerable"] = M.distribution([r["grounding"] for r in unanswerable])
@@ -186,6 +193,7 @@ def evaluate(guide, paths: Sequence[Path], *, progress: bool = True) -> dict:
             "index": {k: v for k, v in dict(guide.index_info or {}).items() if k in ("collection", "fingerprint", "built_at", "chunks")},
             "index_stale": bool(getattr(guide, "stale", False)),
             "top_k": s.top_k, "max_quotes": s.max_quotes, "abstain_threshold": s.abstain_threshold,
+            "answer_threshold": s.answer_cut,
         },
         "seconds": round(time.perf_counter() - t0, 2),
         "totals": summarise(rows),

@@ -206,6 +206,40 @@ def abstention_scores(abstained: Sequence[bool], answerable: Sequence[bool]) -> 
     }
 
 
+# --- answer states ------------------------------------------------------------------------
+ANSWER_STATES = ("answered", "related", "not_covered")
+
+
+def status_scores(statuses: Sequence[str], answerable: Sequence[bool]) -> dict[str, float | None]:
+    """How honest the three answer states are (guide/answer/compose.py: answered | related | not_covered).
+
+    misleading_rate: of the unanswerable questions, the share `answered` (presented as an answer);
+    false_not_covered_rate: of the answerable questions, the share `not_covered`;
+    answered_share: of the answerable questions, the share fully `answered` (a hedge costs too);
+    related_share: of all questions, the share `related`; related_share_answerable /
+    related_share_unanswerable: the same within each kind.
+    """
+    if len(statuses) != len(answerable):
+        raise ValueError("statuses and answerable must have the same length")
+    unknown = set(statuses) - set(ANSWER_STATES)
+    if unknown:
+        raise ValueError(f"unknown answer states: {sorted(unknown)}")
+    ans = [s for s, a in zip(statuses, answerable) if a]
+    unans = [s for s, a in zip(statuses, answerable) if not a]
+
+    def share(items: Sequence[str], state: str) -> float | None:
+        return sum(1 for s in items if s == state) / len(items) if items else None
+
+    return {
+        "misleading_rate": share(unans, "answered"),
+        "false_not_covered_rate": share(ans, "not_covered"),
+        "answered_share": share(ans, "answered"),
+        "related_share": share(list(statuses), "related"),
+        "related_share_answerable": share(ans, "related"),
+        "related_share_unanswerable": share(unans, "related"),
+    }
+
+
 # --- distributions ------------------------------------------------------------------------
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th percentile (0-100), linear interpolation; None for no values."""

@@ -15,7 +15,8 @@ from guide.redact import redact
 # Metrics drawn as bars (rates in [0, 1]) for question sets, in this order.
 QUESTION_RATES = (
     "source_hit_at_1", "source_hit_at_3", "source_hit_at_5", "source_mrr", "quote_recall", "verbatim_rate",
-    "citation_precision", "abstention_precision", "abstention_recall", "false_abstention_rate",
+    "citation_precision", "misleading_rate", "false_not_covered_rate", "answered_share", "related_share",
+    "abstention_precision", "abstention_recall", "false_abstention_rate",
 )
 
 
@@ -99,7 +100,8 @@ def questions_markdown(r: dict) -> str:
         "# Answer-quality eval", "",
         f"{r['created']} · {t['questions']} questions ({t['answerable']} answerable, {t['unanswerable']} not) "
         f"from {', '.join(s['name'] for s in r['sets'])} · model `{g['model_id']}` · "
-        f"abstain threshold {g['abstain_threshold']} · top_k {g['top_k']} · {r['seconds']} s",
+        f"thresholds: not covered below {g['abstain_threshold']}, answered from {g.get('answer_threshold', '—')} "
+        f"· top_k {g['top_k']} · {r['seconds']} s",
         "",
     ]
     if g.get("index_stale"):
@@ -113,7 +115,8 @@ def questions_markdown(r: dict) -> str:
         if isinstance(v, dict):
             continue
         lines.append(f"| {k} | {fmt(v)} | {signed(comp[k]['delta']) if k in comp else ''} |")
-    lines += ["", "Grounding scores (the best evidence's score; below the threshold the guide abstains):", "",
+    lines += ["", "Grounding scores (the best evidence's score; below the lower threshold the question is not "
+              "covered, below the upper one the answer is only related):", "",
               "| questions | n | min | p25 | median | p75 | max |", "|---|---:|---:|---:|---:|---:|---:|"]
     for label, key in (("answerable", "grounding_answerable"), ("unanswerable", "grounding_unanswerable")):
         d = t[key]
@@ -121,24 +124,29 @@ def questions_markdown(r: dict) -> str:
                      f"{fmt(d['p75'])} | {fmt(d['max'])} |")
     if r.get("per_set"):
         lines += ["", "## Per question set", "", "| set | questions | source hit@1 | quote recall | verbatim | "
-                  "abstention P | abstention R |", "|---|---:|---:|---:|---:|---:|---:|"]
+                  "misleading | false not-covered | answered share (answerable) | related share |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name, st in r["per_set"].items():
             lines.append(f"| {name} | {st['questions']} | {fmt(st['source_hit_at_1'])} | {fmt(st['quote_recall'])} | "
-                         f"{fmt(st['verbatim_rate'])} | {fmt(st['abstention_precision'])} | "
-                         f"{fmt(st['abstention_recall'])} |")
+                         f"{fmt(st['verbatim_rate'])} | {fmt(st.get('misleading_rate'))} | "
+                         f"{fmt(st.get('false_not_covered_rate'))} | {fmt(st.get('answered_share'))} | "
+                         f"{fmt(st.get('related_share'))} |")
     lines += ["", "## Questions", "",
-              "| set | id | answerable | abstained | grounding | source rank | quote recall | latency ms | note |",
+              "| set | id | answerable | status | grounding | source rank | quote recall | latency ms | note |",
               "|---|---|:-:|:-:|---:|---:|---:|---:|---|"]
     for row in r["rows"]:
         note = ""
         if row.get("error"):
             note = "error: " + row["error"]
-        elif row["answerable"] == row["abstained"]:
-            note = "abstained on an answerable question" if row["answerable"] else "answered an unanswerable question"
+        elif not row["answerable"] and row.get("status") == "answered":
+            note = "answered an unanswerable question (misleading)"
+        elif row["answerable"] and row.get("status") == "not_covered":
+            note = f"answerable but not covered ({row.get('reason')})"
         elif row.get("quotes_missed"):
             note = "missed: " + "; ".join(f"“{q[:60]}”" for q in row["quotes_missed"][:2])
         lines.append(
-            f"| {row['set']} | {_md_escape(row['id'])} | {fmt(row['answerable'])} | {fmt(row.get('abstained'))} | "
+            f"| {row['set']} | {_md_escape(row['id'])} | {fmt(row['answerable'])} | "
+            f"{row.get('status', '—')}{' (' + str(row['reason']) + ')' if row.get('reason') else ''} | "
             f"{fmt(row.get('grounding'))} | {fmt(row.get('source_rank'))} | {fmt(row.get('quote_recall'))} | "
             f"{row['latency_ms']:.0f} | {_md_escape(note)} |"
         )
@@ -297,7 +305,9 @@ def questions_chart(r: dict, path: Path) -> None:
         ax.hist(ga, bins=bins, alpha=0.7, label=f"answerable ({len(ga)})", color="#2a9d8f")
     if gu:
         ax.hist(gu, bins=bins, alpha=0.7, label=f"unanswerable ({len(gu)})", color="#e76f51")
-    ax.axvline(r["guide"]["abstain_threshold"], color="0.2", ls="--", lw=1, label="abstain threshold")
+    ax.axvline(r["guide"]["abstain_threshold"], color="0.2", ls="--", lw=1, label="not covered below")
+    if r["guide"].get("answer_threshold") is not None:
+        ax.axvline(r["guide"]["answer_threshold"], color="0.2", ls=":", lw=1, label="answered from")
     ax.set_title(f"grounding · latency p50 {fmt(t['latency_p50_ms'], 0)} ms, p95 {fmt(t['latency_p95_ms'], 0)} ms",
                  fontsize=9)
     ax.legend(fontsize=8)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 from guide.answer import render
-from guide.answer.compose import Answer
+from guide.answer.compose import STATUSES, Answer
 from guide.answer.render import escape_md
 from guide.errors import GuideError, QuestionError
 from guide.redact import redact
@@ -70,7 +70,7 @@ class Turn:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     answer: Answer | None = None
     markdown: str = ""  # the assistant message as shown (grows while streaming)
-    status: str = "pending"  # pending | answered | abstained | refused | error
+    status: str = "pending"  # pending | answered | related | not_covered (Answer.status) | refused | error
     source: str | None = None  # the scope it was asked in
 
     @property
@@ -82,8 +82,8 @@ class Turn:
 
     @property
     def in_history(self) -> bool:
-        """Only questions the guide actually answered (or abstained on) inform follow-ups."""
-        return self.status in ("answered", "abstained")
+        """Only questions the guide actually answered (or said it could not answer) inform follow-ups."""
+        return self.status in STATUSES
 
     def plain_answer(self) -> str:
         if self.answer is not None:
@@ -297,7 +297,7 @@ class Chat:
         if answer is None:  # pragma: no cover - a guide always yields at least one answer
             return
         turn.answer = answer
-        turn.status = "abstained" if answer.abstained else "answered"
+        turn.status = answer.status
 
     def ask(self, session: ChatSession, question: object) -> Turn:
         """Ask without streaming; returns the finished turn."""

@@ -1,0 +1,127 @@
+"""The composer on hand-built passages and vectors (no model, no index): which sentence it
+quotes, and every state and reason an answer can have (answered / related / not_covered).
+
+The document below is invented for these tests; it is not, and never enters, corpus/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from guide.answer.compose import ANSWERED, NOT_COVERED, RELATED, RELATED_QUOTES, Answer, Composer
+from guide.answer.render import NOT_AN_ANSWER, sources_panel
+from guide.search.chunking import chunk_document
+from guide.search.retrieval import Hit
+from guide.sources.corpus import Document, Source
+
+TEXT = """# Growing together
+
+## Keeping volunteers
+
+Volunteers stay when they feel valued. Thank volunteers often and share the credit for the harvest.
+Rotas that change every week wear people out.
+
+## Money
+
+Seed costs rose sharply this spring. The garden still pays each volunteer's bus fare.
+
+## Weather
+
+Rain in April delayed planting by a fortnight.
+"""
+
+VOCAB = sorted(set(re.findall(r"[a-z]+", TEXT.lower())) | {"sourdough", "bread", "bake", "valued", "keep", "pay"})
+
+
+def embed(text: str) -> np.ndarray:
+    """A bag of words over VOCAB, unit length: cosine = shared words."""
+    v = np.zeros(len(VOCAB), dtype=np.float32)
+    for w in re.findall(r"[a-z]+", text.lower()):
+        if w in VOCAB:
+            v[VOCAB.index(w)] += 1.0
+    n = float(np.linalg.norm(v))
+    return v / n if n else v
+
+
+def embed_documents(texts: list[str]) -> list[list[float]]:
+    return [embed(t).tolist() for t in texts]
+
+
+@pytest.fixture
+def doc() -> Document:
+    src = Source(id="garden", title="Growing together", kind="blog", url="https://example.org/garden",
+                 author="A. Gardener")
+    return Document(src, TEXT, {}, Path("garden.md"))
+
+
+def composer(doc: Document, *, threshold: float = 0.2, answer_threshold: float = 0.45, texts=None) -> Composer:
+    chunks = chunk_document(doc)
+    return Composer(texts or {doc.id: doc.text}, {doc.id: doc.source}, chunks, embed_documents,
+                    threshold=threshold, answer_threshold=answer_threshold)
+
+
+def ask(comp: Composer, question: str) -> Answer:
+    chunks = list(comp.section_index.values())
+    hits = [Hit(c, 1.0 / (i + 1)) for i, group in enumerate(chunks) for c in group]
+    return comp.compose(question, question, False, hits, embed(question))
+
+
+def test_the_sentence_that_answers_is_quoted_first(doc):
+    a = ask(composer(doc), "how do we keep volunteers? they feel valued when?")
+    assert a.status == ANSWERED and a.reason is None and not a.abstained
+    assert a.quotes[0].text.startswith("Volunteers stay when they feel valued.")
+    assert all(doc.text[q.start:q.end] == q.text and q.verified for q in a.quotes)
+
+
+def test_a_weakly_supported_question_is_related_with_at_most_two_passages_labelled_not_an_answer(doc):
+    a = ask(composer(doc, answer_threshold=0.95), "how do we keep volunteers? they feel valued when?")
+    assert a.status == RELATED and a.reason == "weak_support" and a.abstained
+    assert 1 <= len(a.quotes) <= RELATED_QUOTES
+    assert a.message.startswith("The blog doesn't answer this directly.")
+    assert all(doc.text[q.start:q.end] == q.text for q in a.quotes)
+    text = a.to_text()
+    assert text.index(a.message) < text.index(a.quotes[0].text) < text.index(NOT_AN_ANSWER)
+    assert NOT_AN_ANSWER.strip("()") in a.to_markdown().replace("\\", "")
+    assert a.key_questions == [] and a.further_reading == []
+    panel = sources_panel("q", a, {})
+    assert "Nearest passages (not an answer)" in panel and "Passages used" not in panel
+
+
+def test_nothing_close_is_not_covered_with_its_reason(doc):
+    a = ask(composer(doc), "any tips to bake sourdough bread?")
+    assert a.status == NOT_COVERED and a.reason == "low_grounding" and a.quotes == []
+    assert a.message in a.to_text() and a.nearest_topics
+
+
+def test_a_named_thing_the_sources_never_mention_is_not_covered(doc):
+    a = ask(composer(doc), "do volunteers feel valued under GDPR?")
+    assert a.status == NOT_COVERED and a.reason == "not_mentioned" and "GDPR" in a.message
+
+
+def test_a_number_the_sources_do_not_give_makes_the_answer_related_not_answered(doc):
+    # the topic (volunteers feeling valued) is there; a figure is not
+    a = ask(composer(doc), "how many volunteers feel valued?")
+    assert a.status == RELATED and a.reason == "answer_type" and "figures" in a.message and a.quotes
+
+
+def test_an_asked_for_kind_of_answer_with_nothing_close_is_not_covered(doc):
+    a = ask(composer(doc), "how much does sourdough bread cost?")
+    assert a.status == NOT_COVERED and a.reason == "low_grounding"
+
+
+def test_an_unverifiable_span_is_never_shown(doc):
+    altered = doc.text.replace("Volunteers stay when they feel valued.", "Volunteers leave when they feel valued.")
+    comp = composer(doc, texts={doc.id: altered})
+    a = ask(comp, "volunteers stay when they feel valued")
+    assert a.status == NOT_COVERED and a.reason == "unverified" and a.quotes == []
+
+
+def test_an_answer_has_a_known_status_and_reports_it_in_its_dict():
+    with pytest.raises(ValueError):
+        Answer(question="q", query="q", rewritten=False, status="abstained", grounding=0.0, message="")
+    d = Answer(question="q", query="q", rewritten=False, status=RELATED, grounding=0.3, message="m",
+               reason="weak_support").to_dict()
+    assert d["status"] == "related" and d["reason"] == "weak_support" and d["abstained"] is True
