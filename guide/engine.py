@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from guide.search.retrieval import Hit, HybridRetriever, KeywordIndex
 from guide.settings import Settings
 from guide.search.store import BuildReport, Store, fingerprint, open_client
 
+FIRST_BUILD_MESSAGE = "no index yet: building it from corpus/ now (the same as `guide ingest`)…"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -63,6 +64,21 @@ def answer_writer(settings: Settings, llm: Any = None) -> AnswerWriter | None:
     from guide.search.rerank import make_reranker
 
     return AnswerWriter(llm, make_reranker(settings), timeout=settings.llm_timeout, secret=settings.llm_api_key)
+
+
+def open_or_build(settings: Settings, *, embedder: CachedEmbeddings | None = None,
+                  on_build: Callable[[str], None] | None = None) -> "Guide":
+    """`Guide.open`, building the index first when there is none yet (a first run): building
+    takes seconds, so a fresh checkout answers at once. `on_build` hears one line saying so."""
+    embedder = embedder or embedder_for(settings)
+    try:
+        return Guide.open(settings, embedder=embedder)
+    except IndexMissingError:
+        pass
+    if on_build is not None:
+        on_build(FIRST_BUILD_MESSAGE)
+    ingest(settings, embedder=embedder)
+    return Guide.open(settings, embedder=embedder)
 
 
 def validate_question(question: Any, max_chars: int) -> str:

@@ -156,18 +156,19 @@ def test_importing_the_cli_does_not_import_gradio():
     assert out.strip() == "False"
 
 
-def test_serve_builds_a_missing_index_only_when_asked(tmp_path):
-    from guide.cli.web import open_guide
+def test_a_first_run_builds_the_missing_index_and_says_so_once(tmp_path):
+    from guide.engine import FIRST_BUILD_MESSAGE, Guide, open_or_build
     from guide.errors import IndexMissingError
     from guide.settings import Settings
 
     settings = Settings.from_env(embedder="hash")
     with pytest.raises(IndexMissingError):
-        open_guide(settings, build_if_missing=False)
+        Guide.open(settings)
     messages: list[str] = []
-    guide = open_guide(settings, build_if_missing=True, echo=lambda m, err=False: messages.append(m))
-    assert guide.chunks and any("building it" in m for m in messages)
-    assert open_guide(settings, build_if_missing=False).index_info == guide.index_info
+    guide = open_or_build(settings, on_build=messages.append)
+    assert guide.chunks and messages == [FIRST_BUILD_MESSAGE]
+    assert open_or_build(settings, on_build=messages.append).index_info == guide.index_info
+    assert messages == [FIRST_BUILD_MESSAGE]  # built once
 
 
 def test_serve_on_a_busy_port_says_so_in_one_line(monkeypatch):
@@ -180,7 +181,7 @@ def test_serve_on_a_busy_port_says_so_in_one_line(monkeypatch):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = CliRunner().invoke(main, ["serve", "--build-if-missing", "--port", str(port)])
+        result = CliRunner().invoke(main, ["serve", "--port", str(port)])
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output

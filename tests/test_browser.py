@@ -1,6 +1,6 @@
 """The web chat in a real browser (Debian's chromium driven by playwright).
 
-One `guide serve --build-if-missing` process (the real app, the real model, a fresh index and
+One `guide serve` process (the real app, the real model, a fresh index and
 data dir) on a free loopback port is shared by the tests of this module. Screenshots go to
 tests/screenshots/ (git-ignored) for a human to look at.
 """
@@ -48,7 +48,7 @@ def server(tmp_path_factory):
     exe = Path(sys.executable).with_name("guide")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "guide.cli"]
     port = free_port()
-    proc = subprocess.Popen(cmd + ["serve", "--build-if-missing", "--port", str(port)], cwd=REPO, env=env,
+    proc = subprocess.Popen(cmd + ["serve", "--port", str(port)], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     ready = threading.Event()

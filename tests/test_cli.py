@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from guide.answer.render import LINK_ONLY
+from guide.engine import FIRST_BUILD_MESSAGE
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -40,9 +43,14 @@ def test_bad_questions_fail_with_one_line(question, message):
     assert r.stderr.strip().startswith(message) and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_no_index_yet_says_how_to_build_it():
-    r = guide("ask", "How do we rebuild trust?", env={"GUIDE_EMBEDDER": "hash"})
-    assert r.returncode == 1 and "guide ingest" in r.stderr and "Traceback" not in r.stderr
+def test_the_first_ask_builds_the_index_and_says_so_in_one_line():
+    env = {"GUIDE_EMBEDDER": "hash", "GUIDE_ABSTAIN_THRESHOLD": "0.05"}
+    first = guide("ask", "How do we rebuild trust?", env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.strip().splitlines() == [FIRST_BUILD_MESSAGE]
+    assert "“" in first.stdout and "[1]" in first.stdout  # and it answered
+    again = guide("ask", "How do we rebuild trust?", env=env)
+    assert again.returncode == 0 and again.stderr == "" and again.stdout == first.stdout
 
 
 def test_malformed_manifest_names_the_file_and_line(tmp_path):
@@ -75,7 +83,7 @@ def test_sources_list_five_case_studies_with_authors_and_labelled_summaries():
     for b in cases:
         assert re.search(r"^    by \S.* — \S", b, re.M), b  # author — organisation
         assert re.search(r"^    About this case study \(our summary\): \S", b, re.M), b
-        assert "known by link only: `guide corpus fetch` reads it when online" in b
+        assert f"{LINK_ONLY}: `guide corpus fetch` reads it when online" in b
     rewards = next(b for b in cases if b.startswith("recognising-and-rewarding-co-design"))
     assert "by Zsara McEwan — Glasgow Council for the Voluntary Sector" in rewards
     assert "case-study hub section: Recognising and rewarding co-design" in rewards

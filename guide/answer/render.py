@@ -2,7 +2,7 @@
 
 Every rendering is a Jinja2 template under guide/answer/templates/:
 
-- `answer_text`: an answer for a terminal (`guide ask`);
+- `answer_text`: an answer for a terminal (`guide ask`); `sources_text`: `guide sources`;
 - `answer_markdown` / `chat_message`: an answer as Markdown for the web chat;
 - `sources_panel`, `related_panel`, `source_card(s)`: the web chat's HTML panels;
 - `about_markdown`, `scope_markdown`, `strong`: the web chat's other Markdown.
@@ -25,7 +25,7 @@ from guide.sources.corpus import SUMMARY_LABEL
 
 if TYPE_CHECKING:  # pragma: no cover
     from guide.answer.compose import Answer
-    from guide.sources.corpus import SourceInfo  # noqa: F401
+    from guide.sources.corpus import Source, SourceInfo  # noqa: F401
 
 # The one wording for whether the guide has read a source.
 READ = "read by the guide"
@@ -124,6 +124,11 @@ def chat_message(answer: "Answer", scope: "SourceInfo | None" = None) -> str:
     """The chat's assistant message: the answer's Markdown, the scope it was asked in, and for an
     abstention a pointer to what to try instead."""
     return _render(_MARKDOWN, "message.md.j2", answer=answer, scope=scope, body=Markup(answer_markdown(answer)))
+
+
+def sources_text(sources: Sequence["Source | SourceInfo"]) -> str:
+    """`guide sources`: one block per source, read or known by link only."""
+    return _render(_TEXT, "sources.txt.j2", sources=sources)
 
 
 # --- the web chat's other Markdown ---------------------------------------------------------------

@@ -7,17 +7,14 @@ from pathlib import Path
 
 import click
 
-
-def _settings():
-    from guide.settings import Settings
-
-    return Settings.from_env()
+from guide.cli.context import pass_settings
+from guide.settings import Settings
 
 
-def _users_file(path: str | None) -> Path:
+def _users_file(settings: Settings, path: str | None) -> Path:
     from guide.errors import AuthError
 
-    chosen = Path(path) if path else _settings().users_file
+    chosen = Path(path) if path else settings.users_file
     if chosen is None:
         raise AuthError("no users file: pass --file PATH or set GUIDE_USERS_FILE")
     return chosen
@@ -34,12 +31,13 @@ def users() -> None:
               help="reader: chat, explore, rate. editor: also add/remove/fetch sources, evaluate, export feedback.")
 @click.option("--file", "path", type=click.Path(dir_okay=False), default=None,
               help="The users file (default: GUIDE_USERS_FILE).")
-def add_user(name: str, role: str, path: str | None) -> None:
+@pass_settings
+def add_user(settings: Settings, name: str, role: str, path: str | None) -> None:
     """Add a user (or change one's password and role). Asks for the password without showing it."""
     from guide.web.auth import Users, check_name
 
     check_name(name)
-    target = Users(_users_file(path))
+    target = Users(_users_file(settings, path))
     password = click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
     new = target.add(name, role, password)
     click.echo(f"{'added' if new else 'updated'} {name} ({role}) in {target.path}")
@@ -48,22 +46,24 @@ def add_user(name: str, role: str, path: str | None) -> None:
 @users.command("list")
 @click.option("--file", "path", type=click.Path(dir_okay=False), default=None,
               help="The users file (default: GUIDE_USERS_FILE).")
-def list_users(path: str | None) -> None:
+@pass_settings
+def list_users(settings: Settings, path: str | None) -> None:
     """The users and their roles (never their password hashes)."""
     from guide.web.auth import Users
 
-    for user in Users(_users_file(path)).load().values():
+    for user in Users(_users_file(settings, path)).load().values():
         click.echo(f"{user.name:30} {user.role}")
 
 
 @click.command("audit")
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the newest N entries.")
-def audit(as_json: bool, limit: int | None) -> None:
+@pass_settings
+def audit(settings: Settings, as_json: bool, limit: int | None) -> None:
     """Who added, removed or fetched which source, and when (newest first)."""
     from guide.sources.audit import AuditLog, audit_path
 
-    entries = AuditLog(audit_path(_settings().data_dir)).entries(limit=limit)
+    entries = AuditLog(audit_path(settings.data_dir)).entries(limit=limit)
     if as_json:
         click.echo(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))
         return

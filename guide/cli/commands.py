@@ -10,20 +10,10 @@ from pathlib import Path
 
 import click
 
-EXIT_USAGE = 2
+from guide.cli.context import open_guide, pass_settings
+from guide.settings import Settings, offline_environment
+
 EXIT_ERROR = 1
-
-
-def _env() -> None:
-    from guide.settings import offline_environment
-
-    offline_environment()
-
-
-def _settings(**overrides):
-    from guide.settings import Settings
-
-    return Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
 
 
 class GuideGroup(click.Group):
@@ -49,25 +39,27 @@ class GuideGroup(click.Group):
 
 @click.group(cls=GuideGroup)
 @click.version_option(package_name="coproduction-guide")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Co-production Guide: answers made of verbatim, cited quotes from the Scottish
     Co-production Network's writing. Offline; no LLM needed."""
     from guide.redact import guard_output
 
     guard_output()  # no secret (e.g. GUIDE_LLM_API_KEY) in anything printed or logged
-    _env()
+    offline_environment()  # this entry point's process-wide defaults, before any heavy import
+    ctx.obj = Settings.from_env()  # commands take it with @pass_settings
 
 
 @main.command()
 @click.argument("paths", nargs=-1)
 @click.option("--rebuild", is_flag=True, help="Rebuild the index even if nothing changed.")
-def ingest(paths: tuple[str, ...], rebuild: bool) -> None:
+@pass_settings
+def ingest(settings: Settings, paths: tuple[str, ...], rebuild: bool) -> None:
     """Build or refresh the index from corpus/ (no work when nothing changed).
 
     With PATHS (files or URLs: Markdown, text, HTML, PDF, DOCX), first add them to the corpus."""
     from guide.engine import ingest as run_ingest
 
-    settings = _settings()
     if paths:
         from guide.sources.library import add_sources
 
@@ -90,12 +82,12 @@ def ingest(paths: tuple[str, ...], rebuild: bool) -> None:
 @click.option("--source", "source", default=None, help="Only quote this source (an id from `guide sources`).")
 @click.option("--history", "history_file", type=click.Path(dir_okay=False), default=None,
               help="A JSON file with earlier turns: [{\"role\": \"user\", \"content\": \"...\"}, ...].")
-def ask(question: str, as_json: bool, source: str | None, history_file: str | None) -> None:
-    """Ask a question; the answer quotes the sources word for word."""
-    from guide.engine import Guide, validate_question
+@pass_settings
+def ask(settings: Settings, question: str, as_json: bool, source: str | None, history_file: str | None) -> None:
+    """Ask a question; the answer quotes the sources word for word (a first run builds the index)."""
+    from guide.engine import validate_question
     from guide.errors import QuestionError
 
-    settings = _settings()
     validate_question(question, settings.max_question_chars)  # fail fast, before loading the model
     history = []
     if history_file:
@@ -104,10 +96,7 @@ def ask(question: str, as_json: bool, source: str | None, history_file: str | No
             assert isinstance(history, list)
         except (OSError, ValueError, AssertionError):
             raise QuestionError(f"{history_file}: expected a JSON list of {{role, content}} turns") from None
-    guide = Guide.open(settings)
-    if guide.stale:
-        click.echo("note: the corpus changed since the index was built; run `guide ingest` to refresh it.", err=True)
-    answer = guide.ask(question, history=history, source=source)
+    answer = open_guide(settings).ask(question, history=history, source=source)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -116,47 +105,31 @@ def ask(question: str, as_json: bool, source: str | None, history_file: str | No
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
-def sources(as_json: bool) -> None:
+@pass_settings
+def sources(settings: Settings, as_json: bool) -> None:
     """List every source the guide knows: read (indexed) or known by link only."""
     from guide.sources.corpus import load_manifest
 
-    settings = _settings()
     manifest = load_manifest(settings.manifest_path)
     rows = [s.to_dict() for s in manifest.sources]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    from guide.sources.corpus import SUMMARY_LABEL
+    from guide.answer.render import sources_text
 
-    pad = " " * 4
-    for s in manifest.sources:
-        click.echo(f"{s.id:38} {s.status:10} {s.kind:11} {s.title}")
-        byline = " — ".join(x for x in (s.author, s.organisation) if x)
-        if byline:
-            click.echo(f"{pad}by {byline}")
-        if s.url:
-            click.echo(f"{pad}{s.url}")
-        if s.hub_section:
-            click.echo(f"{pad}case-study hub section: {s.hub_section}")
-        if s.linked_from:
-            click.echo(f"{pad}linked from the blog section: {s.linked_from}")
-        if s.description:
-            click.echo(f"{pad}{SUMMARY_LABEL}: {s.description}")
-        if not s.has_text and s.url:
-            click.echo(f"{pad}known by link only: `guide corpus fetch` reads it when online")
+    click.echo(sources_text(manifest.sources))
 
 
 @main.command()
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False), multiple=True,
               help="Question files (default: evals/dev.jsonl and evals/hard.jsonl).")
-def calibrate(questions: tuple[str, ...]) -> None:
+@pass_settings
+def calibrate(settings: Settings, questions: tuple[str, ...]) -> None:
     """Suggest the abstention threshold from question sets (maximum balanced accuracy)."""
     from guide.evaluation.calibration import calibrate_threshold
-    from guide.engine import Guide
 
-    settings = _settings()
     paths = [Path(q) for q in questions] or settings.calibration_sets
-    result = calibrate_threshold(Guide.open(settings), paths)
+    result = calibrate_threshold(open_guide(settings), paths)
     click.echo(json.dumps(result, indent=2))
 
 

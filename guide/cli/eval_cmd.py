@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 
+from guide.cli.context import open_guide, pass_settings
+from guide.settings import Settings
+
 EXIT_GATE = 1  # a metric fell below (or above) its threshold
 
 
@@ -27,14 +30,13 @@ EXIT_GATE = 1  # a metric fell below (or above) its threshold
               help="SciFact: a fixed-seed slice of this many claims, their abstracts and some distractors.")
 @click.option("--seed", type=int, default=13, show_default=True, help="SciFact: seed of the slice and the bootstrap.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def eval_command(questions, out, compare_with, thresholds, no_gate, benchmark, full, limit, seed, no_progress) -> None:
+@pass_settings
+def eval_command(settings: Settings, questions, out, compare_with, thresholds, no_gate, benchmark, full, limit, seed, no_progress) -> None:
     """Run answer-quality evals: question sets through the guide's ask path (the web chat's),
     or the SciFact benchmark. Writes JSON, Markdown and a chart; exit 1 when the gate fails."""
-    from guide.cli.commands import _settings
     from guide.evaluation.evaluate import compare, evaluate, gate, load_thresholds
     from guide.evaluation.report import default_out_dir, load_report, write_report
 
-    settings = _settings()
     progress = not no_progress
     previous = load_report(Path(compare_with)) if compare_with else None
     kind = "scifact" if benchmark else "questions"
@@ -57,7 +59,7 @@ def eval_command(questions, out, compare_with, thresholds, no_gate, benchmark, f
     else:
         if full or limit:
             raise click.UsageError("--full and --limit apply to --benchmark scifact.")
-        guide = _open_guide(settings)
+        guide = open_guide(settings)
         paths = [Path(q) for q in questions] or [settings.dev_set]
         result = evaluate(guide, paths, progress=progress)
         totals = result["totals"]
@@ -80,22 +82,6 @@ def eval_command(questions, out, compare_with, thresholds, no_gate, benchmark, f
                 click.echo(f"gate failed: {c['metric']} = {c['value']} (needs {sign} {c['bound']}) {c['note']}".rstrip(),
                            err=True)
         sys.exit(EXIT_GATE)
-
-
-def _open_guide(settings):
-    from guide.engine import Guide, ingest
-    from guide.errors import IndexMissingError
-
-    try:
-        guide = Guide.open(settings)
-    except IndexMissingError:
-        click.echo("no index yet: building it (guide ingest) ...", err=True)
-        ingest(settings)
-        guide = Guide.open(settings)
-    if guide.stale:
-        click.echo("note: the corpus changed since the index was built; run `guide ingest` to evaluate the current corpus.",
-                   err=True)
-    return guide
 
 
 def _print_summary(result: dict, totals: dict) -> None:

@@ -7,11 +7,8 @@ import sys
 
 import click
 
-
-def _settings():
-    from guide.settings import Settings
-
-    return Settings.from_env()
+from guide.cli.context import pass_settings
+from guide.settings import Settings
 
 
 def _config(timeout: float | None, retries: int | None, max_new: int | None = None):
@@ -46,7 +43,8 @@ def corpus() -> None:
 @click.option("--timeout", type=click.FloatRange(0.1, 300), default=None, help="Seconds per request (default 20).")
 @click.option("--retries", type=click.IntRange(0, 10), default=None, help="Retries after a failure (default 2).")
 @click.option("--no-index", is_flag=True, help="Store the texts but do not refresh the index.")
-def fetch_command(follow: bool, max_new: int | None, hub_url: str | None, timeout: float | None, retries: int | None,
+@pass_settings
+def fetch_command(settings: Settings, follow: bool, max_new: int | None, hub_url: str | None, timeout: float | None, retries: int | None,
                   no_index: bool) -> None:
     """Download the sources known only by link (the linked case studies) into corpus/.
 
@@ -54,7 +52,6 @@ def fetch_command(follow: bool, max_new: int | None, hub_url: str | None, timeou
     from guide.sources.fetch import DEFAULT_HUB
     from guide.sources.library import fetch_corpus
 
-    settings = _settings()
     results = fetch_corpus(settings, follow=follow, hub_url=hub_url or DEFAULT_HUB,
                            config=_config(timeout, retries, max_new))
     if not results:
@@ -73,13 +70,14 @@ def fetch_command(follow: bool, max_new: int | None, hub_url: str | None, timeou
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--timeout", type=click.FloatRange(0.1, 300), default=None, help="Seconds per request (default 20).")
 @click.option("--retries", type=click.IntRange(0, 10), default=None, help="Retries after a failure (default 2).")
-def check_command(as_json: bool, timeout: float | None, retries: int | None) -> None:
+@pass_settings
+def check_command(settings: Settings, as_json: bool, timeout: float | None, retries: int | None) -> None:
     """Re-fetch each source with a link and list stored passages no longer on the live page.
 
     Changes nothing. Exit status 1 when something drifted or could not be checked."""
     from guide.sources.library import check_drift
 
-    reports = check_drift(_settings(), config=_config(timeout, retries))
+    reports = check_drift(settings, config=_config(timeout, retries))
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
     else:
@@ -96,11 +94,11 @@ def check_command(as_json: bool, timeout: float | None, retries: int | None) -> 
 @click.argument("source_id")
 @click.option("--keep-link", is_flag=True, help="Forget the text but keep knowing the source by its link.")
 @click.option("--no-index", is_flag=True, help="Do not refresh the index afterwards.")
-def remove(source_id: str, keep_link: bool, no_index: bool) -> None:
+@pass_settings
+def remove(settings: Settings, source_id: str, keep_link: bool, no_index: bool) -> None:
     """Take a source and its passages out of the guide (see `guide sources` for ids)."""
     from guide.sources.library import remove_source
 
-    settings = _settings()
     result = remove_source(settings, source_id, keep_link=keep_link)
     click.echo(str(result), err=not result.ok)
     if not result.ok:

@@ -9,27 +9,8 @@ import sys
 
 import click
 
-
-def _settings(**overrides):
-    from guide.settings import Settings
-
-    return Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
-
-
-def open_guide(settings, *, build_if_missing: bool, echo=click.echo):
-    """Guide.open, building the index first when it is missing and build_if_missing is set."""
-    from guide.engine import Guide, ingest
-    from guide.errors import IndexMissingError
-
-    try:
-        return Guide.open(settings)
-    except IndexMissingError:
-        if not build_if_missing:
-            raise
-    echo("No index yet: building it from corpus/ (the first time takes a minute)…", err=True)
-    report = ingest(settings)
-    echo(f"indexed {report.chunks} passages in {report.seconds:.1f} s", err=True)
-    return Guide.open(settings)
+from guide.cli.context import open_guide, pass_settings
+from guide.settings import Settings
 
 
 def _configure_logging() -> None:
@@ -52,25 +33,25 @@ def _quiet_loggers() -> None:
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1, GUIDE_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default 7860, GUIDE_PORT).")
-@click.option("--build-if-missing", is_flag=True, help="Build the index first if there is none.")
+@click.option("--build-if-missing", is_flag=True, hidden=True)  # the default now; kept so old scripts still run
 @click.option("--no-auth", is_flag=True,
               help="Serve a non-loopback address without sign-in (anyone who can reach it may change the corpus).")
-def serve(host: str | None, port: int | None, build_if_missing: bool, no_auth: bool) -> None:
+@pass_settings
+def serve(settings: Settings, host: str | None, port: int | None, build_if_missing: bool, no_auth: bool) -> None:
     """Start the web chat (on 127.0.0.1:7860 unless told otherwise; never a public share link).
+    A first run builds the index.
 
     Off 127.0.0.1 it needs sign-in: GUIDE_USERS_FILE (see `guide users add`), or --no-auth."""
     from guide.web.auth import RateLimit, access_for, is_loopback
     from guide.web.feedback import FeedbackStore
 
-    settings = _settings(host=host, port=port)
+    settings = settings.replace(host=host or settings.host, port=port or settings.port)
     access, warning = access_for(settings.host, settings.users_file, no_auth=no_auth)  # before anything slow
     if warning:
         click.echo(warning, err=True)
     _configure_logging()
-    guide = open_guide(settings, build_if_missing=build_if_missing)
+    guide = open_guide(settings)
     _quiet_loggers()  # some libraries set their own level when first imported
-    if guide.stale:
-        click.echo("note: the corpus changed since the index was built; run `guide ingest` to refresh it.", err=True)
     store = FeedbackStore(settings.feedback_db)
     click.echo("Loading the language model…", err=True)
     guide.embedder.embed_query("co-production")  # load the model now, not on the first visitor's question
@@ -111,11 +92,11 @@ def feedback() -> None:
               help="Output format (default: from the file name, else csv).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True,
               help="File to write, e.g. feedback.csv")
-def export(fmt: str | None, out: str) -> None:
+@pass_settings
+def export(settings: Settings, fmt: str | None, out: str) -> None:
     """Write every rating and comment (with question, answer and sources) to CSV or JSON."""
     from guide.web.feedback import FeedbackStore
 
-    settings = _settings()
     if fmt is None:
         fmt = "json" if out.lower().endswith(".json") else "csv"
     if not settings.feedback_db.exists():
