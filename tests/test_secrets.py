@@ -116,3 +116,76 @@ def test_settings_never_print_the_key():
 
     s = Settings.from_env()
     assert SENTINEL not in repr(s) and SENTINEL not in str(s)
+
+
+class KeyEchoingLLM:
+    """An OpenAI-compatible server on 127.0.0.1 that refuses the key and quotes it back, as
+    OpenAI's own "Incorrect API key provided: sk-..." reply does."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import threading
+
+        self.seen_keys: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                outer.seen_keys.append(key)
+                body = json.dumps({"error": {"message": f"Incorrect API key provided: {key}.",
+                                             "type": "invalid_request_error", "code": "invalid_api_key"}}).encode()
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_an_llm_server_that_quotes_the_key_back_leaks_it_nowhere(tmp_path):
+    """`guide ask`, `guide ask --json` and `guide eval` (its output and report files) with a real
+    LLM client talking to a server that puts the key in its error message."""
+    import os
+    import shutil
+
+    from guide.engine import ingest
+    from guide.settings import Settings
+
+    shutil.copytree(REPO / "corpus", tmp_path / "corpus")
+    cfg = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", data_dir=tmp_path / "data",
+                   embedder="hash", abstain_threshold=0.05)
+    ingest(cfg)
+    server = KeyEchoingLLM()
+    env = {**os.environ, "GUIDE_CORPUS_DIR": str(cfg.corpus_dir), "GUIDE_INDEX_DIR": str(cfg.index_dir),
+           "GUIDE_DATA_DIR": str(cfg.data_dir), "GUIDE_EMBEDDER": "hash", "GUIDE_ABSTAIN_THRESHOLD": "0.05",
+           "GUIDE_LLM_URL": server.url, "GUIDE_LLM_API_KEY": SENTINEL, "GUIDE_LLM_TIMEOUT": "10",
+           "GUIDE_DEBUG": "1"}
+    out_dir = tmp_path / "report"
+    runs = [["ask", "How do we keep people's trust?"], ["ask", "How do we keep people's trust?", "--json"],
+            ["eval", "--questions", str(QUESTIONS), "--out", str(out_dir), "--no-gate", "--no-progress"]]
+    try:
+        seen = ""
+        for args in runs:
+            r = subprocess.run([sys.executable, "-m", "guide.cli", *args], capture_output=True, text=True, env=env,
+                               cwd=tmp_path, timeout=300)
+            assert r.returncode == 0, r.stderr[-2000:]
+            seen += r.stdout + r.stderr
+    finally:
+        server.close()
+    assert server.seen_keys and set(server.seen_keys) == {SENTINEL}  # the key was sent, and came back
+    seen += "".join(p.read_text(errors="replace") for p in out_dir.iterdir() if p.suffix in (".json", ".md"))
+    assert "“" in seen  # the quotes were still given
+    assert SENTINEL not in seen
