@@ -132,6 +132,7 @@ def test_an_engine_error_is_a_friendly_message_in_the_chat_and_is_logged(real_gu
 
     class BrokenGuide:  # the real guide, except that answering fails deep inside
         settings, texts, sources = real_guide.settings, real_guide.texts, real_guide.sources
+        chunks, case_studies = real_guide.chunks, real_guide.case_studies
 
         def ask(self, *args, **kwargs):
             raise RuntimeError("chroma segment file vanished at /srv/secret/path")

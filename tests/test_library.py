@@ -140,6 +140,39 @@ def test_fetch_stores_the_five_case_studies(lib, site):
     assert fetch_corpus(lib, config=FAST) == []
 
 
+def test_fetching_a_case_study_adds_quotable_text_and_leaves_our_summary_as_it_was(lib, site):
+    from guide.sources.corpus import SUMMARY_LABEL
+    from guide.web.chat import Chat
+
+    rewards = "recognising-and-rewarding-co-design"
+    before = load_manifest(lib.manifest_path).get(rewards)
+    assert before.description and not before.has_text
+    fetch_corpus(lib, config=FAST)
+    after = load_manifest(lib.manifest_path).get(rewards)
+    assert (after.description, after.topics, after.title, after.author) == \
+        (before.description, before.topics, before.title, before.author)  # the fetch replaced nothing
+    meta, body = _front(lib.corpus_dir / after.file)
+    assert before.description not in body and "description" not in meta  # our summary is not stored as its text
+
+    ingest(lib)
+    guide = Guide.open(lib)
+    a = guide.ask("What did each member of the design group choose after every session?", source=rewards)
+    assert a.quotes and all(q.source_id == rewards and q.verified for q in a.quotes)
+    assert any("shopping voucher" in q.text for q in a.quotes)
+    assert all(q.text in " ".join(body.split()) and before.description not in q.text for q in a.quotes)
+    # the card now says "read", still shows our summary (labelled), and no longer offers the fetch
+    html = Chat(guide).case_study_cards_html()
+    card = re.search(rf"<li[^>]*data-source-id='{rewards}'.*?</li>", html, re.S).group(0)
+    assert "Read by the guide" in card and "guide corpus fetch" not in card
+    assert f"{SUMMARY_LABEL}:</span> {before.description}" in card.replace("&#39;", "'")
+    other = re.search(r"<li[^>]*data-source-id='ethical-approach'.*?</li>", html, re.S).group(0)
+    assert "Read by the guide" in other  # every fixture case study was fetched
+    # a read case study is no longer offered as "known only by link"
+    top = guide.case_studies.rank("paying people with lived experience for their time")[0]
+    assert top.source.id == rewards and top.status == "read"
+    assert rewards not in [m.source.id for m in guide.case_studies.match(top.topic, link_only=True)]
+
+
 def test_fetch_offline_reports_each_source_and_changes_nothing(offline):
     built = ingest(offline)
     before = _snapshot(offline.corpus_dir)

@@ -168,3 +168,10 @@ def source_card(source: "SourceInfo") -> str:
 
 def source_cards(sources: Iterable["SourceInfo"]) -> str:
     return "".join(source_card(s) for s in sources)
+
+
+def case_study_cards(cards: Sequence, heading: str) -> str:
+    """Explore's case-study cards (`guide.sources.casestudies.Card`: .source, .why, .matched)."""
+    from guide.sources.casestudies import FETCH_COMMAND
+
+    return _macro("case_study_cards", cards, heading, FETCH_COMMAND)

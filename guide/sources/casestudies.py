@@ -64,10 +64,14 @@ class Match:
 
     @property
     def why(self) -> str:
+        return self.reason("Your question")
+
+    def reason(self, subject: str) -> str:
+        """Why it matches, e.g. reason("Your topic")."""
         if self.topic:
-            return (f"Your question is close in meaning to “{self.topic}”, one of the topics of our summary of "
+            return (f"{subject} is close in meaning to “{self.topic}”, one of the topics of our summary of "
                     "this case study.")
-        return "Your question is close in meaning to our summary of this case study."
+        return f"{subject} is close in meaning to our summary of this case study."
 
     @property
     def status(self) -> str:
@@ -144,14 +148,62 @@ class CaseStudyMatcher:
     def match(self, question: str, *, limit: int = 2, link_only: bool = False) -> list[Match]:
         """The case studies that address the question (at most `limit`): the best one when it
         clears the threshold, and the next ones only when they are nearly as close."""
-        ranked = [m for m in self.rank(question) if m.matched and not (link_only and m.source.has_text)]
+        ranked = [m for m in self.rank(question) if m.matched]
         if not ranked:
             return []
-        chosen = [m for m in ranked if m.score >= ranked[0].score - self.second_margin][:limit]
+        chosen = [m for m in ranked if m.score >= ranked[0].score - self.second_margin
+                  and not (link_only and m.source.has_text)][:limit]
         if self.reranker is not None and len(chosen) > 1:
             logits = np.asarray(self.reranker.score(question, [profile(m.source) for m in chosen]), dtype=np.float32)
             chosen = [chosen[i] for i in np.argsort(-logits, kind="stable")]
         return chosen
+
+
+# --- the Explore tab: every case study as a card, optionally ranked --------------------------------
+
+@dataclass(frozen=True)
+class Card:
+    """One case study as Explore shows it. `why` is set when a filter ranked the cards and this
+    one matches it; `matched` is False for the cards a filter did not match (still listed)."""
+
+    source: SourceInfo
+    why: str | None = None
+    matched: bool = True
+    score: float | None = None
+
+
+def challenge_query(chunks: Iterable, challenge: str) -> str:
+    """What a blog challenge is about, to match case studies on: its heading and its paragraphs
+    (the blog's own text, used only as a query, never shown)."""
+    body = [c.text for c in chunks if c.section == challenge and c.kind == "paragraph"]
+    return " ".join([challenge.removeprefix("Challenge:").strip(), *body])
+
+
+def explore_cards(matcher: CaseStudyMatcher, sources: Sequence[SourceInfo], *, challenge: str | None = None,
+                  challenge_text: str | None = None, topic: str | None = None) -> list[Card]:
+    """Every case study in `sources` as a card. With a blog challenge (`challenge_text` from
+    `challenge_query`) or a typed `topic`, the cards are ranked by the same matching as the
+    answers: the ones the blog links from that challenge first, then matches, then the rest."""
+    cases = [s for s in sources if s.kind == "case-study"]
+    query = (topic or "").strip() or (challenge_text or "").strip()
+    if not query:
+        return [Card(s) for s in cases]
+    info = {s.id: s for s in cases}
+    ranked = [m for m in matcher.rank(query) if m.source.id in info]
+    cards: list[tuple[int, Card]] = []
+    for i, m in enumerate(ranked):
+        src = info[m.source.id]
+        linked = bool(challenge and not topic and src.linked_from == challenge)
+        if linked:
+            why = f"The blog links to it from “{challenge}”."
+        elif m.matched:
+            why = m.reason("Your topic" if topic else "This challenge")
+        else:
+            why = None
+        cards.append((0 if linked else 1 if m.matched else 2, Card(src, why, linked or m.matched, round(m.score, 4))))
+    cards.sort(key=lambda t: t[0])  # stable: within a group, closest first
+    seen = {c.source.id for _, c in cards}
+    return [c for _, c in cards] + [Card(s, None, False) for s in cases if s.id not in seen]
 
 
 # --- measuring the matching (evals/casestudy/match.jsonl) -----------------------------------------

@@ -16,6 +16,7 @@ from guide.answer.render import escape_md  # noqa: E402
 from guide.web.auth import EVALUATION_BUSY, Access, evaluation_slot  # noqa: E402
 from guide.web.chat import STARTER_QUESTIONS, TAGLINE, TITLE, Chat, ChatSession  # noqa: E402
 
+ALL_CHALLENGES = "All case studies (no filter)"
 PAGE_TITLE = f"{TITLE}: verbatim, cited answers from the Scottish Co-production Network"
 
 HEAD = (
@@ -145,6 +146,15 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
 
             with gr.Tab("Explore", id="explore"):
                 related = gr.HTML(chat.related_html(ChatSession()), elem_id="guide-related")
+                with gr.Row(equal_height=True):
+                    cs_challenge = gr.Dropdown(choices=[ALL_CHALLENGES, *chat.challenges()], value=ALL_CHALLENGES,
+                                               label="Filter by the blog's challenge", scale=2,
+                                               elem_id="guide-cs-challenge")
+                    cs_topic = gr.Textbox(label="…or type a topic", lines=1, max_lines=1, scale=3,
+                                          placeholder="e.g. paying people with lived experience",
+                                          elem_id="guide-cs-topic")
+                    cs_rank = gr.Button("Rank the case studies", scale=1, elem_id="guide-cs-rank")
+                case_studies = gr.HTML(chat.case_study_cards_html(), elem_id="guide-casestudies")
                 gr.Markdown("### Every source the guide knows\nRead sources can be quoted. Sources known only by "
                             "link are the case studies the blog points to: the guide can suggest them but not "
                             "quote them.")
@@ -204,6 +214,14 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
 
         # --- events --------------------------------------------------------------------
         answer_outputs = [chatbot, question, sources_panel, related, status]
+
+        def on_rank(challenge, topic):
+            return chat.case_study_cards_html(None if challenge == ALL_CHALLENGES else challenge, topic)
+
+        # Ranking embeds one short text: quick, not queued behind answers.
+        for trigger in (cs_rank.click, cs_topic.submit, cs_challenge.input):
+            trigger(on_rank, [cs_challenge, cs_topic], [case_studies], api_visibility="undocumented",
+                    concurrency_limit=None)
 
         def on_ask(text, sess: ChatSession, request: gr.Request):
             allow(request, "ask", sess)

@@ -336,7 +336,39 @@ class Chat:
             if sec in by_section and s.id not in cited and s.id not in out:
                 markers = ", ".join(f"[{m}]" for m in by_section[sec])
                 out[s.id] = Related(s, f"Linked from “{sec}”, the section quote {markers} comes from.")
+        for m in self.guide.case_studies.match(answer.question):  # by meaning, with why
+            src = self.source(m.source.id)
+            if src and src.id not in cited and src.id not in out:
+                out[src.id] = Related(src, m.why)
         return list(out.values())
+
+    # --- Explore: the case studies as cards, filtered by a blog challenge or a typed topic -------
+    def challenges(self) -> list[str]:
+        """The blog's challenges (its "Challenge: ..." sections), in the order the blog has them."""
+        blogs = {s.id for s in self._sources if s.kind == "blog"}
+        out: list[str] = []
+        for c in sorted(self.guide.chunks, key=lambda c: (c.source_id, c.start)):
+            if c.source_id in blogs and c.section.startswith("Challenge:") and c.section not in out:
+                out.append(c.section)
+        return out
+
+    def case_study_cards_html(self, challenge: str | None = None, topic: str | None = None) -> str:
+        """Every case study as a card; a blog challenge or a typed topic ranks them (same matching
+        as the answers) and says why each matching one is there."""
+        from guide.sources.casestudies import challenge_query, explore_cards
+
+        topic = (topic or "").strip()[: self.max_chars] or None
+        challenge = challenge if challenge in self.challenges() else None
+        text = challenge_query(self.guide.chunks, challenge) if challenge and not topic else None
+        cards = explore_cards(self.guide.case_studies, self._sources, challenge=challenge, challenge_text=text,
+                              topic=topic)
+        if topic:
+            heading = f"Case studies, closest to “{topic}” first"
+        elif challenge:
+            heading = f"Case studies for “{challenge}”, closest first"
+        else:
+            heading = f"The network's case studies the guide knows ({len(cards)})"
+        return render.case_study_cards(cards, heading)
 
     def related_html(self, session: ChatSession) -> str:
         a = session.last_answer
