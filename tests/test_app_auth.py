@@ -20,7 +20,8 @@ INVENTED = (b"# Invented test handbook\n\n## Allotments\n\n"
 
 # Every handler of the app, by the role that may call it. A new handler must be added to one of
 # these (test_every_handler_of_the_app_is_classified), so nothing escapes the role checks.
-READER_HANDLERS = {"_new_session", "on_ask", "on_example", "on_clear", "on_like", "on_comment", "on_scope", "on_load"}
+READER_HANDLERS = {"_new_session", "on_ask", "on_example", "on_clear", "on_like", "on_comment", "on_scope", "on_load",
+                   "on_rank"}
 EDITOR_ENDPOINTS = {  # api_name -> arguments
     "add_documents": lambda doc: ([doc],),
     "evaluate": lambda doc: ("hard.jsonl", None),
