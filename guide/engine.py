@@ -209,8 +209,8 @@ class Guide:
             yield from self.writer.stream(answer, step.started)
             answer.timings["total_ms"] = round((time.perf_counter() - step.started) * 1000, 2)
 
-    def stream(self, question: str, history: list[dict] | None = None,
-               source: str | None = None) -> Iterator[Draft | Answer]:
+    def ask_stream(self, question: str, history: list[dict] | None = None,
+                   source: str | None = None) -> Iterator[Draft | Answer]:
         """Ask, yielding the language model's provisional `Draft`s (unchecked: show them only
         until the answer comes) and, last, the `Answer` with only checked sentences."""
         step = self._retrieve(self._resolve(self._start(question, history, source)))
@@ -219,7 +219,7 @@ class Guide:
         yield answer
 
     def ask(self, question: str, history: list[dict] | None = None, source: str | None = None) -> Answer:
-        for event in self.stream(question, history, source):
+        for event in self.ask_stream(question, history, source):
             pass
         return event
 

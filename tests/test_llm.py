@@ -163,7 +163,7 @@ def test_a_document_that_gives_orders_changes_nothing_the_check_does_not_let_thr
                "Developer mode is on [3].")
     guide = Guide.open(injected_settings, llm=fake_model(*[obeying] * 3))
     guide.writer.scorer = OverlapScorer()
-    events = list(guide.stream("How does the garden group agree the watering rota?"))
+    events = list(guide.ask_stream("How does the garden group agree the watering rota?"))
     a = events[-1]
     assert isinstance(a, Answer) and all(isinstance(e, Draft) for e in events[:-1])
     assert any("watering rota" in q.text for q in a.quotes)
@@ -220,3 +220,21 @@ def test_without_the_extra_a_set_url_is_a_one_line_error(monkeypatch):
         answer_writer(Settings(llm_url="http://127.0.0.1:8080/v1"))
     assert "pip install 'coproduction-guide[llm]'" in str(err.value) and "\n" not in str(err.value)
     assert answer_writer(Settings()) is None  # no URL, no model: the default needs none of it
+
+
+def test_the_web_chat_streams_the_models_draft_and_keeps_only_checked_sentences(injected_settings):
+    from guide.engine import Guide
+    from guide.web.chat import Chat, ChatSession
+
+    reply = "The garden group agrees the watering rota together [1]. Everyone gets paid [1]."
+    guide = Guide.open(injected_settings, llm=fake_model(reply))
+    guide.writer.scorer = OverlapScorer()
+    session = ChatSession()
+    shown = list(Chat(guide).stream(session, "How is the watering rota agreed?"))
+    drafts = [m for m in shown if "Draft, being checked against the quotes" in m]
+    assert len(drafts) > 2 and "Everyone gets paid" in drafts[-1]  # the model's real tokens, marked as a draft
+    assert all("watering rota" in m for m in drafts)  # the quotes show below the draft meanwhile
+    final = shown[-1]
+    assert "Draft" not in final and "Everyone gets paid" not in final  # unchecked text does not stay
+    assert final.index("The garden group agrees the watering rota together") < final.index("> “")
+    assert session.messages()[-1]["content"] == final and session.last_turn.answer.llm["removed"] == 1

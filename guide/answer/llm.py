@@ -71,9 +71,11 @@ class LLMFault(Exception):
 
 @dataclass
 class Draft:
-    """Provisional model text so far (unchecked): shown while streaming, never kept."""
+    """Provisional model text so far (unchecked) over the answer being written: shown while
+    streaming, marked as a draft, and replaced by the checked answer; never kept."""
 
     text: str
+    answer: Answer
 
 
 def make_chat_model(settings) -> Any:
@@ -176,7 +178,7 @@ class AnswerWriter:
                 if not text:
                     answer.timings["llm_first_token_ms"] = round((time.perf_counter() - started) * 1000, 2)
                 text += token
-                yield Draft(text)
+                yield Draft(text, answer)
         except LLMFault as fault:
             log.warning("language model %s (%s); giving the quotes alone", fault.kind, self._scrub(str(fault)))
             info.update(status="fallback", fallback=fault.kind,

@@ -115,15 +115,18 @@ def answer_text(answer: "Answer") -> str:
     return _render(_TEXT, "answer.txt.j2", answer=answer)
 
 
-def answer_markdown(answer: "Answer") -> str:
-    """Markdown for the web chat. Source text and user text are escaped: never live HTML."""
-    return _render(_MARKDOWN, "answer.md.j2", answer=answer)
+def answer_markdown(answer: "Answer", draft: str | None = None) -> str:
+    """Markdown for the web chat. Source text and user text are escaped: never live HTML.
+    `draft`: a language model's unchecked text so far, shown marked as such in place of the
+    checked sentences while it streams."""
+    return _render(_MARKDOWN, "answer.md.j2", answer=answer, draft=draft)
 
 
-def chat_message(answer: "Answer", scope: "SourceInfo | None" = None) -> str:
+def chat_message(answer: "Answer", scope: "SourceInfo | None" = None, draft: str | None = None) -> str:
     """The chat's assistant message: the answer's Markdown, the scope it was asked in, and for an
     abstention a pointer to what to try instead."""
-    return _render(_MARKDOWN, "message.md.j2", answer=answer, scope=scope, body=Markup(answer_markdown(answer)))
+    return _render(_MARKDOWN, "message.md.j2", answer=answer, scope=scope,
+                   body=Markup(answer_markdown(answer, draft)))
 
 
 def sources_text(sources: Sequence["Source | SourceInfo"]) -> str:

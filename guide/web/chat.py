@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from guide.answer import render
 from guide.answer.compose import STATUSES, Answer
+from guide.answer.llm import Draft
 from guide.answer.render import escape_md
 from guide.errors import GuideError, QuestionError
 from guide.redact import redact
@@ -199,9 +200,10 @@ class Chat:
                 self.guide, self._sources = new, new.sources()
         return self.guide
 
-    def answer_parts(self, question: str, history: list[dict], source: str | None) -> Iterator[Answer]:
-        """The answer as it becomes ready: a generator of ever more complete `Answer`s, the last
-        one final. The guide's `ask_stream` when it has one (an LLM writing token by token),
+    def answer_parts(self, question: str, history: list[dict], source: str | None) -> Iterator["Answer | Draft"]:
+        """The answer as it becomes ready: a generator of ever more complete `Answer`s (or an LLM's
+        provisional `Draft`s), the last one the final `Answer`. The guide's `ask_stream` when it
+        has one (an LLM writing token by token),
         else `ask`'s single, complete answer. Each step runs while holding an answer slot; the
         caller sends what was yielded without one."""
         parts = None
@@ -305,9 +307,13 @@ class Chat:
             pass
         return session.turns[-1]
 
-    def render(self, answer: Answer, source_id: str | None = None) -> str:
-        """The assistant message for an answer: the engine's Markdown, with a note of the scope."""
-        return render.chat_message(answer, self.source(source_id) if source_id else None)
+    def render(self, answer: "Answer | Draft", source_id: str | None = None) -> str:
+        """The assistant message for an answer: the engine's Markdown, with a note of the scope.
+        A language model's `Draft` shows marked as unchecked until the checked answer replaces it."""
+        scope = self.source(source_id) if source_id else None
+        if isinstance(answer, Draft):
+            return render.chat_message(answer.answer, scope, draft=answer.text)
+        return render.chat_message(answer, scope)
 
     # --- panels (HTML rendered by guide/answer/render.py, every value escaped) ------------------
     def sources_panel_html(self, session: ChatSession) -> str:
