@@ -109,11 +109,22 @@ def test_when_no_sentence_survives_the_quotes_come_alone_with_a_note():
 
 
 def test_the_models_not_covered_moves_the_answer_down_with_the_reason_shown():
-    a = answer_with_quotes(TRUST, TIME)
+    third = "Some of the best examples of co-production start with a group of people."
+    a = answer_with_quotes(TRUST, TIME, third)
     AnswerWriter(fake_model("NOT COVERED. The quotes are about trust."), OverlapScorer(), timeout=5).write(a)
-    assert a.reason == "llm_judge" and a.summary == [] and a.llm["status"] == "not_covered"
-    assert a.status == "related"
-    assert "judged that they do not answer the question" in a.to_text()
+    assert (a.status, a.reason, a.summary, a.llm["status"]) == ("related", "llm_judge", [], "not_covered")
+    assert [q.text for q in a.quotes] == [TRUST, TIME]  # a related answer shows at most two passages
+    text = a.to_text()
+    assert "judged that they do not answer the question" in text and "The quotes are about" not in text
+    # a second "not covered" (the extractive stage already said related) means not covered
+    b = answer_with_quotes(TRUST, status="related")
+    AnswerWriter(fake_model("not covered"), OverlapScorer(), timeout=5).write(b)
+    assert (b.status, b.reason, b.quotes) == ("not_covered", "llm_judge", [])
+    assert "a language model read the nearest passages" in b.to_markdown()
+    # over a related answer the model only judges: what it writes is not shown
+    c = answer_with_quotes(TRUST, status="related")
+    AnswerWriter(fake_model("We think about trust lots [1]."), OverlapScorer(), timeout=5).write(c)
+    assert (c.status, c.summary, c.llm["status"]) == ("related", [], "judged_related")
 
 
 def test_a_model_that_fails_gives_the_extractive_answer_with_a_one_line_notice():

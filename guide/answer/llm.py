@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from guide.answer.compose import Answer
+from guide.answer.compose import ANSWERED, NOT_COVERED, RELATED, RELATED_QUOTES, Answer
 from guide.answer.support import SUPPORT_THRESHOLD, SupportScorer, check, split_sentences
 from guide.errors import SettingsError
 
@@ -51,8 +51,11 @@ NOTICES = {
     "garbage": "The language model server sent a reply the guide could not read, so here are the quotes alone.",
     "none_survived": ("None of the language model's sentences could be checked against the quotes, "
                       "so here are the quotes alone."),
-    "not_covered": "A language model read these quotes and judged that they do not answer the question.",
 }
+JUDGED_RELATED = ("A language model read these quotes and judged that they do not answer the question. "
+                  "The closest they say is:")
+JUDGED_NOT_COVERED = ("The sources I have read don't cover that: a language model read the nearest passages "
+                      "and judged that they do not answer it.")
 # A quote that reads as orders to a model is still shown (it is the source's own words) but is not
 # given to the model, so no sentence can cite it: defence in depth next to the support check.
 _INSTRUCTIONS = re.compile(
@@ -158,8 +161,10 @@ class AnswerWriter:
         self._secret = secret  # scrubbed from anything logged
 
     def applies(self, answer: Answer) -> bool:
-        return bool(answer.quotes) and not answer.abstained and any(
-            not looks_like_instructions(q.text) for q in answer.quotes)
+        """It writes over an `answered` answer's quotes, and judges a `related` one's (it may move
+        either one state down; its sentences are shown only over an answer)."""
+        return answer.status in (ANSWERED, RELATED) and any(not looks_like_instructions(q.text)
+                                                            for q in answer.quotes)
 
     def stream(self, answer: Answer, started: float | None = None) -> Iterator[Draft]:
         """Yield the model's draft as it grows, then fill `answer.summary` and `answer.llm`.
@@ -199,8 +204,11 @@ class AnswerWriter:
 
     def _settle(self, answer: Answer, text: str, quotes: dict[int, str], info: dict) -> None:
         if _NOT_COVERED.match(text):
-            info.update(status="not_covered", notice=NOTICES["not_covered"])
+            info.update(status="not_covered")
             demote(answer)
+            return
+        if answer.status != ANSWERED:  # a related answer stays related; its passages are not an answer
+            info.update(status="judged_related")
             return
         sentences = split_sentences(text)
         if not sentences:
@@ -271,10 +279,13 @@ def _chunk_text(chunk: Any) -> str:
 
 
 def demote(answer: Answer) -> None:
-    """The model's "not covered" as a second judge: answered -> related, related -> not_covered."""
-    status = getattr(answer, "status", None)
-    if status == "answered":
-        answer.status = "related"
-    elif status == "related":
-        answer.status = "not_covered"
+    """The model's "not covered" as a second judge: answered -> related (at most RELATED_QUOTES
+    nearest passages, said first to be no answer), related -> not_covered. Never up."""
     answer.reason = "llm_judge"
+    answer.summary = []
+    if answer.status == ANSWERED:
+        answer.status, answer.message = RELATED, JUDGED_RELATED
+        answer.quotes = answer.quotes[:RELATED_QUOTES]
+        answer.key_questions, answer.further_reading = [], []
+    elif answer.status == RELATED:
+        answer.status, answer.message, answer.quotes = NOT_COVERED, JUDGED_NOT_COVERED, []
