@@ -249,3 +249,29 @@ def test_the_web_chat_streams_the_models_draft_and_keeps_only_checked_sentences(
     assert "Draft" not in final and "Everyone gets paid" not in final  # unchecked text does not stay
     assert final.index("The garden group agrees the watering rota together") < final.index("> “")
     assert session.messages()[-1]["content"] == final and session.last_turn.answer.llm["removed"] == 1
+
+
+def test_eval_reports_the_models_figures(injected_settings, tmp_path):
+    from guide.engine import Guide
+    from guide.evaluation.evaluate import evaluate
+    from guide.evaluation.metrics import llm_scores
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "rota", "question": "How is the watering rota agreed?",
+                                     "answerable": True}) + "\n", encoding="utf-8")
+    reply = "The garden group agrees the watering rota together [1]. Everyone gets paid [1]."
+    guide = Guide.open(injected_settings, llm=fake_model(reply))
+    guide.writer.scorer = OverlapScorer()
+    t = evaluate(guide, [questions], progress=False)["totals"]
+    assert (t["llm_sentences_written"], t["llm_sentences_shown"], t["llm_removed_per_answer"]) == (2, 1, 1.0)
+    assert t["llm_supported_sentence_rate"] == 1.0 and t["llm_written_supported_rate"] == 0.5
+    assert t["llm_citation_precision"] == 1.0 and t["llm_fallbacks"] == 0
+    assert 0 < t["llm_first_token_ms_p50"] <= t["llm_answer_ms_p50"]
+    part = dict(status="checked", written=3, removed=1, shown=2, shown_supported=2, citations=3,
+                citations_supported=2, first_token_ms=10.0, answer_ms=50.0)
+    fell = dict(part, status="fallback", written=0, removed=0, shown=0, shown_supported=0, citations=0,
+                citations_supported=0, first_token_ms=None, answer_ms=2000.0)
+    s = llm_scores([{"llm": part}, {"llm": fell}, {}])
+    assert (s["llm_answers"], s["llm_fallbacks"], s["llm_citation_precision"]) == (2, 1, 2 / 3)
+    assert s["llm_removed_per_answer"] == 1.0 and s["llm_answer_ms_p95"] > s["llm_answer_ms_p50"]
+    assert llm_scores([{}]) == {}

@@ -30,8 +30,12 @@ EXIT_GATE = 1  # a metric fell below (or above) its threshold
               help="SciFact: a fixed-seed slice of this many claims, their abstracts and some distractors.")
 @click.option("--seed", type=int, default=13, show_default=True, help="SciFact: seed of the slice and the bootstrap.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--llm", "use_llm", is_flag=True,
+              help="Also measure the language model at GUIDE_LLM_URL: supported sentences, removals, fallbacks, "
+                   "time to first token and latency. Without it the run is extractive even if GUIDE_LLM_URL is set.")
 @pass_settings
-def eval_command(settings: Settings, questions, out, compare_with, thresholds, no_gate, benchmark, full, limit, seed, no_progress) -> None:
+def eval_command(settings: Settings, questions, out, compare_with, thresholds, no_gate, benchmark, full, limit, seed,
+                 no_progress, use_llm) -> None:
     """Run answer-quality evals: question sets through the guide's ask path (the web chat's),
     or the SciFact benchmark. Writes JSON, Markdown and a chart; exit 1 when the gate fails."""
     from guide.evaluation.evaluate import compare, evaluate, gate, load_thresholds
@@ -59,7 +63,12 @@ def eval_command(settings: Settings, questions, out, compare_with, thresholds, n
     else:
         if full or limit:
             raise click.UsageError("--full and --limit apply to --benchmark scifact.")
-        guide = open_guide(settings)
+        if use_llm and not settings.llm_url:
+            from guide.errors import SettingsError
+
+            raise SettingsError("--llm needs GUIDE_LLM_URL (an OpenAI-compatible server, e.g. "
+                                "`python -m guide.evaluation.llamacpp --port 8080` for SmolLM2): see README.")
+        guide = open_guide(settings if use_llm else settings.replace(llm_url=None))
         paths = [Path(q) for q in questions] or [settings.dev_set]
         result = evaluate(guide, paths, progress=progress)
         totals = result["totals"]

@@ -119,7 +119,34 @@ def ask_one(guide, q: EvalQuestion, set_name: str, *, keys, texts, urls) -> dict
     except GuideError as exc:  # e.g. an over-long question: a failure of this row, not of the run
         return base | {"error": f"{type(exc).__name__}: {exc}", "latency_ms": (time.perf_counter() - t0) * 1000}
     latency = (time.perf_counter() - t0) * 1000
-    return base | {"error": None, "latency_ms": latency} | score_answer(q, answer, keys=keys, texts=texts, urls=urls)
+    row = base | {"error": None, "latency_ms": latency} | score_answer(q, answer, keys=keys, texts=texts, urls=urls)
+    if answer.llm is not None:
+        row["llm"] = llm_part(answer, getattr(getattr(guide, "writer", None), "scorer", None))
+    return row
+
+
+def llm_part(answer, scorer) -> dict:
+    """What the language model did for one answer, with the shown sentences re-checked and each
+    of their citations judged as in ALCE (needs the support scorer: the cross-encoder)."""
+    from guide.answer.support import CITATION, check
+
+    info = answer.llm
+    quotes = {q.marker: q.text for q in answer.quotes}
+    shown = [s.text for s in answer.summary]
+    ok = sum(v.ok for v in check(shown, quotes, answer.question, scorer)) if shown else 0
+    citations = supported = 0
+    for s in answer.summary:
+        bare = CITATION.sub("", s.text).rstrip()
+        for m in s.markers:
+            citations += 1
+            alone = check([f"{bare} [{m}]"], quotes, answer.question, scorer)[0].ok
+            rest = [f"[{o}]" for o in s.markers if o != m]
+            without = bool(rest) and check([f"{bare} {''.join(rest)}"], quotes, answer.question, scorer)[0].ok
+            supported += alone or not without
+    return {"status": info["status"], "fallback": info.get("fallback"), "written": info["written"],
+            "removed": info["removed"], "removed_reasons": info.get("removed_reasons", {}), "shown": len(shown),
+            "shown_supported": ok, "citations": citations, "citations_supported": supported,
+            "first_token_ms": answer.timings.get("llm_first_token_ms"), "answer_ms": answer.timings.get("total_ms")}
 
 
 def run_sets(guide, sets: Sequence[QuestionSet], *, progress: bool = True) -> list[dict]:
@@ -169,6 +196,7 @@ def summarise(rows: Sequence[dict]) -> dict:
     t["grounding_answerable"] = M.distribution([r["grounding"] for r in answerable])
     t["grounding_unanswerable"] = M.distribution([r["grounding"] for r in unanswerable])
     t.update(M.latency_summary([r["latency_ms"] for r in rows]))
+    t.update(M.llm_scores(ok))
     return t
 
 
@@ -194,6 +222,7 @@ def evaluate(guide, paths: Sequence[Path], *, progress: bool = True) -> dict:
             "index_stale": bool(getattr(guide, "stale", False)),
             "top_k": s.top_k, "max_quotes": s.max_quotes, "abstain_threshold": s.abstain_threshold,
             "answer_threshold": s.answer_cut,
+            "llm": getattr(getattr(guide, "writer", None), "name", None),
         },
         "seconds": round(time.perf_counter() - t0, 2),
         "totals": summarise(rows),

@@ -304,6 +304,44 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, n_resamples: int
             "wins": int((d > 0).sum()), "losses": int((d < 0).sum()), "ties": int((d == 0).sum())}
 
 
+# --- the language model's part (guide eval --llm) ---------------------------------------------
+def llm_scores(rows: Sequence[Mapping]) -> dict[str, float | int | None]:
+    """Totals over the rows' `llm` parts ({status, written, removed, shown, shown_supported,
+    citations, citations_supported, first_token_ms, answer_ms}); {} when no row has one.
+
+    llm_supported_sentence_rate: shown sentences that pass the support check when re-checked
+    (1.0 by construction); llm_written_supported_rate: of every sentence the model wrote, the
+    share that passed (the model's own rate); llm_citation_precision: ALCE's citation precision
+    over shown sentences (a citation counts when its quote alone supports the sentence, or when
+    the sentence is not supported without it)."""
+    parts = [r["llm"] for r in rows if r.get("llm")]
+    if not parts:
+        return {}
+    replied = [p for p in parts if p["status"] != "fallback"]
+    shown = sum(p["shown"] for p in replied)
+    written = sum(p["written"] for p in replied)
+    citations = sum(p["citations"] for p in replied)
+    first = [p["first_token_ms"] for p in parts if p.get("first_token_ms") is not None]
+    total = [p["answer_ms"] for p in parts]
+    return {
+        "llm_answers": len(parts),
+        "llm_sentences_written": written,
+        "llm_sentences_shown": shown,
+        "llm_supported_sentence_rate": sum(p["shown_supported"] for p in replied) / shown if shown else None,
+        "llm_written_supported_rate": shown / written if written else None,
+        "llm_citation_precision": sum(p["citations_supported"] for p in replied) / citations if citations else None,
+        "llm_removed_per_answer": mean(p["removed"] for p in replied),
+        "llm_answers_with_sentences": sum(1 for p in replied if p["shown"]),
+        "llm_none_survived": sum(1 for p in parts if p["status"] == "none_survived"),
+        "llm_judged_not_covered": sum(1 for p in parts if p["status"] == "not_covered"),
+        "llm_fallbacks": len(parts) - len(replied),
+        "llm_first_token_ms_p50": percentile(first, 50),
+        "llm_first_token_ms_p95": percentile(first, 95),
+        "llm_answer_ms_p50": percentile(total, 50),
+        "llm_answer_ms_p95": percentile(total, 95),
+    }
+
+
 # --- thresholds ---------------------------------------------------------------------------
 def check_thresholds(totals: Mapping[str, object], minimums: Mapping[str, float],
                      maximums: Mapping[str, float] | None = None) -> list[dict]:

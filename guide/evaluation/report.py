@@ -144,6 +144,10 @@ def questions_markdown(r: dict) -> str:
             note = f"answerable but not covered ({row.get('reason')})"
         elif row.get("quotes_missed"):
             note = "missed: " + "; ".join(f"“{q[:60]}”" for q in row["quotes_missed"][:2])
+        if row.get("llm"):
+            x = row["llm"]
+            note = (f"LLM {x['fallback'] or x['status']}: {x['shown']} shown, {x['removed']} removed"
+                    + (f"; {note}" if note else ""))
         lines.append(
             f"| {row['set']} | {_md_escape(row['id'])} | {fmt(row['answerable'])} | "
             f"{row.get('status', '—')}{' (' + str(row['reason']) + ')' if row.get('reason') else ''} | "
