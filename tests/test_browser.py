@@ -168,7 +168,7 @@ def test_an_answer_quotes_the_blog_verbatim_and_links_to_the_passage(page, corpu
     # explore the case studies the answer links to, and scope the next questions to one source
     pg.get_by_role("tab", name="Explore").click()
     expect(pg.locator("#guide-related")).to_contain_text("Why:")
-    expect(pg.locator(".guide-card")).to_have_count(len(manifest.sources))
+    expect(pg.locator(".guide-card:not(.guide-casestudy)")).to_have_count(len(manifest.sources))
     expect(pg.locator(".guide-card").get_by_text("Known only by link: not read yet").first).to_be_visible()
     # one person on 127.0.0.1: no sign-in, and every control (upload, manage, evaluate) is there
     expect(pg.locator("#guide-doc-upload")).to_be_visible()
@@ -178,6 +178,46 @@ def test_an_answer_quotes_the_blog_verbatim_and_links_to_the_passage(page, corpu
     pg.screenshot(path=str(SHOTS / "explore-desktop.png"), full_page=True)
     pg.locator("#guide-scope-facing-the-challenges").click()
     expect(pg.locator("#guide-scope")).to_contain_text("Answering only from: Facing the challenges")
+    assert pg.errors == []
+
+
+def test_an_off_blog_question_names_the_case_study_that_addresses_it_and_explore_ranks_the_cards(page):
+    from playwright.sync_api import expect
+
+    rewards = "https://coproductionscotland.org.uk/resources/recognising-and-rewarding-co-design"
+    pg = page()
+    ask(pg, "Should we give young co-designers vouchers or cash for their time?")
+    bot = last_bot(pg)
+    expect(bot).to_contain_text("The sources I have read don't cover that.")
+    expect(bot.locator(f"a[href='{rewards}']")).to_have_text("Recognising and rewarding co-design")
+    expect(bot).to_contain_text("Glasgow Council for the Voluntary Sector")
+    expect(bot).to_contain_text("known only by link")
+    expect(bot).to_contain_text("Why: Your question is close in meaning to “")
+    expect(bot).to_contain_text("About this case study (our summary): A Glasgow policy")
+    assert bot.locator("blockquote").count() == 0  # nothing quoted, and our summary is not a quote
+    pg.screenshot(path=str(SHOTS / "not-covered-case-study.png"), full_page=True)
+
+    pg.get_by_role("tab", name="Explore").click()
+    expect(pg.locator("#guide-related")).to_contain_text("Recognising and rewarding co-design")
+    expect(pg.locator("#guide-related")).to_contain_text("Why: Your question is close in meaning to “")
+    cards = pg.locator("#guide-casestudies .guide-casestudy")
+    expect(cards).to_have_count(5)
+    for i in range(5):
+        expect(cards.nth(i)).to_contain_text("About this case study (our summary):")
+        expect(cards.nth(i)).to_contain_text("Case-study hub section:")
+        expect(cards.nth(i)).to_contain_text("guide corpus fetch")
+    expect(cards.filter(has_text="Zsara McEwan")).to_contain_text("Recognising and rewarding co-design")
+    expect(cards.filter(has_text="Stevan Sutherland")).to_contain_text(
+        "Linked from the blog section “Challenge: Co-production requires trust”")
+    box = pg.locator("#guide-cs-topic textarea, #guide-cs-topic input").first
+    box.fill("paying people with lived experience")
+    box.press("Enter")
+    expect(pg.locator("#guide-casestudies h3")).to_contain_text("closest to “paying people with lived experience”",
+                                                                timeout=WAIT_MS)
+    expect(cards.first).to_contain_text("Recognising and rewarding co-design")
+    expect(cards.first).to_contain_text("Why: Your topic is close in meaning to “")
+    expect(cards).to_have_count(5)
+    pg.screenshot(path=str(SHOTS / "explore-case-studies.png"), full_page=True)
     assert pg.errors == []
 
 

@@ -325,8 +325,10 @@ class Chat:
 
     def related_case_studies(self, answer: Answer | None) -> list[Related]:
         """Case studies linked to the current answer, each with the reason that links them."""
-        if answer is None or answer.abstained:
+        if answer is None:
             return []
+        if answer.abstained:  # the case studies that address the question (matched by meaning), with why
+            return [Related(self.source(s.id) or s, s.why or "") for s in answer.unread_sources]
         cited = {q.source_id for q in answer.quotes}
         out: dict[str, Related] = {}
         for r in answer.further_reading:
