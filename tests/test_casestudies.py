@@ -143,6 +143,12 @@ def test_rewarding_young_co_designers_points_to_the_rewards_case_study(real_guid
     assert top.topic in top.source.topics and top.topic in top.why
     assert top.status == "known by link only"
     assert real_guide.case_studies.match("How do I fix a leaking tap?") == []
+    # whatever the blog offers for it, the answer points to the case study, its link and why
+    a = real_guide.ask("How should we reward young people who help co-design our service?")
+    [src] = [s for s in a.unread_sources if s.id == REWARDS]
+    text = a.to_text()
+    assert "Recognising and rewarding co-design — Glasgow Council for the Voluntary Sector (known only by link" in text
+    assert "https://coproductionscotland.org.uk/resources/" + REWARDS in text and f"Why: {src.why}" in text
 
 
 @pytest.mark.real

@@ -294,8 +294,10 @@ class Composer:
             return not_covered("unverified")
         key_qs = self._key_questions(quotes, hits, query_vec, chosen)
         reading = self._reading(quotes, hits)
+        offered = {r.source.id for r in reading if r.source}
         return Answer(**base, status=ANSWERED, message="", quotes=quotes, key_questions=key_qs,
-                      further_reading=reading)
+                      further_reading=reading,
+                      unread_sources=[s for s in self._unread(question) if s.id not in offered])
 
     def _related(self, base: dict, cands: list[Candidate], hits: Sequence[Hit], question: str, reason: str) -> Answer:
         """The sources touch the topic but do not answer: at most RELATED_QUOTES nearest passages,
