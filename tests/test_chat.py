@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from guide.answer.compose import ABSTAIN_MESSAGE, Answer, Reading
+from guide.answer.llm import Draft
 from guide.web.chat import FRIENDLY_ERROR, STARTER_QUESTIONS, Chat, ChatSession
 from guide.sources.corpus import load_documents, load_manifest
 from guide.errors import StoreUnavailableError
@@ -116,31 +117,42 @@ def test_a_ready_answer_is_sent_at_once_with_the_engines_markdown(corpus):
 
 
 class StreamingGuide(FakeGuide):
-    """A guide that writes its answer in parts (as an LLM would): `ask_stream` yields ever more
-    complete answers."""
+    """A guide that writes its answer in parts (as an LLM does): `ask_stream` yields provisional
+    `Draft`s, word by word, then the final `Answer`."""
 
     def ask_stream(self, question, history=None, source=None):
         self.calls.append({"question": question, "history": list(history or []), "source": source})
         final = self.answers.pop(0)
-        for n in range(1, len(final.quotes) + 1):
-            yield Answer(question=question, query=final.query, rewritten=False, status="answered",
-                         grounding=final.grounding, message="", quotes=final.quotes[:n])
         final.question = question
+        words = "Trust takes time to build [1].".split()
+        for n in range(1, len(words) + 1):
+            yield Draft(" ".join(words[:n]), final)
         yield final
 
 
 def test_a_guide_that_writes_in_parts_is_streamed_part_by_part(corpus):
-    q2 = quote_of(corpus, "It takes time to build and can be easily lost.", marker=2)
     final = trust_answer(corpus)
-    final.quotes.append(q2)
     chat = Chat(StreamingGuide(corpus, [final]))
     session = ChatSession()
-    shown = list(chat.stream(session, "How do we keep trust?"))
-    assert shown[0] == "" and len(shown) == 4  # echo, one quote, two quotes, the final answer
-    assert "Trust is a commodity" in shown[1] and "easily lost" not in shown[1]
-    assert "easily lost" in shown[2]
-    assert shown[-1] == final.to_markdown() and session.last_turn.answer is final
-    assert session.last_turn.status == "answered"
+    shown = []
+    for message in chat.stream(session, "How do we keep trust?"):
+        shown.append((message, session.last_turn.status))
+    assert shown[0] == ("", "pending") and len(shown) == 1 + 6 + 1  # echo, six drafts, the answer
+    drafts = [m for m, _ in shown[1:-1]]
+    assert "Trust takes\n" in drafts[1] and "Trust takes time to build \\[1\\]." in drafts[-1]
+    assert all(status == "pending" for _, status in shown[1:-1])  # a draft is never the finished answer
+    assert shown[-1] == (final.to_markdown(), "answered") and session.last_turn.answer is final
+
+
+def test_a_finished_answer_is_marked_finished_when_it_is_sent(corpus):
+    """So the app can send the answer and its panels in one update."""
+    answer = trust_answer(corpus)
+    chat = Chat(FakeGuide(corpus, [answer]))
+    session = ChatSession()
+    stream = chat.stream(session, "How do we keep trust?")
+    assert next(stream) == "" and session.last_turn.status == "pending"
+    assert next(stream) == answer.to_markdown() and session.last_turn.status == "answered"
+    assert session.last_turn.answer is answer
 
 
 class SlowGuide(FakeGuide):

@@ -233,7 +233,9 @@ def run_visitors(urls: list[str], users: int, *, label: str, per_user: int | Non
     mix = question_mix(users * per_user)
     level = Level(label, users, len(mix))
     lock = threading.Lock()
-    clients = [Client(urls[i % len(urls)], verbose=False, download_files=False) for i in range(users)]
+    # A browser waits for a busy server; gradio_client's default 5 s read timeout would not.
+    clients = [Client(urls[i % len(urls)], verbose=False, download_files=False, httpx_kwargs={"timeout": 120})
+               for i in range(users)]
     start_gate = threading.Barrier(users)
     t_end = time.monotonic() + deadline_s
 

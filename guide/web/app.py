@@ -226,15 +226,19 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
 
         def on_ask(text, sess: ChatSession, request: gr.Request):
             allow(request, "ask", sess)
-            first = True
+            first, done = True, False
             for _ in chat.stream(sess, text):
                 if first:  # the question on screen; a refused one stays in the box so it can be shortened
                     box = skip() if sess.last_turn.status == "refused" else ""
                     yield sess.messages(), box, skip(), skip(), ""
                     first = False
+                elif sess.last_turn.status != "pending":  # finished: the answer and its panels in one update
+                    yield sess.messages(), skip(), chat.sources_panel_html(sess), chat.related_html(sess), skip()
+                    done = True
                 else:
                     yield sess.messages(), skip(), skip(), skip(), skip()
-            yield sess.messages(), skip(), chat.sources_panel_html(sess), chat.related_html(sess), skip()
+            if not done:
+                yield sess.messages(), skip(), chat.sources_panel_html(sess), chat.related_html(sess), skip()
 
         def on_example(sess: ChatSession, evt: gr.SelectData, request: gr.Request):
             value = evt.value

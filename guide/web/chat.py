@@ -201,9 +201,8 @@ class Chat:
         return self.guide
 
     def answer_parts(self, question: str, history: list[dict], source: str | None) -> Iterator["Answer | Draft"]:
-        """The answer as it becomes ready: a generator of ever more complete `Answer`s (or an LLM's
-        provisional `Draft`s), the last one the final `Answer`. The guide's `ask_stream` when it
-        has one (an LLM writing token by token),
+        """The answer as it becomes ready: an LLM's provisional `Draft`s, if any, then the final
+        `Answer` (an `Answer` is always the last part). The guide's `ask_stream` when it has one,
         else `ask`'s single, complete answer. Each step runs while holding an answer slot; the
         caller sends what was yielded without one."""
         parts = None
@@ -215,10 +214,10 @@ class Chat:
                     parts = (stream(question, history=history, source=source) if stream is not None
                              else iter([guide.ask(question, history=history, source=source)]))
                 try:
-                    answer = next(parts)
+                    part = next(parts)
                 except StopIteration:
                     return
-            yield answer
+            yield part
 
     def guarded_guide(self) -> "_SlotGuide":
         """The current guide for other callers (the Evaluate tab): every `ask` takes a slot."""
@@ -257,7 +256,9 @@ class Chat:
 
         The first yield comes before the engine is asked (the question is on screen, the answer
         is not yet): it is the empty string. Then each part of the answer as soon as it is ready
-        (one, complete, without an LLM); the last yield is the whole message.
+        (one, complete, without an LLM); the last yield is the whole message. The turn's status
+        leaves "pending" as soon as the answer is known to be complete (with the last yield when
+        the guide says so, else after it).
         """
         raw = question if isinstance(question, str) else ""
         turn = Turn(question=raw.strip(), source=session.source)
@@ -280,6 +281,8 @@ class Chat:
         try:
             for answer in self.answer_parts(turn.question, history, session.source):
                 turn.markdown = self.render(answer, session.source)
+                if not isinstance(answer, Draft):  # the final answer: the app sends it with its panels at once
+                    self._finish(turn, answer)
                 yield turn.markdown  # sent as soon as it is ready: no pacing
         except QuestionError as exc:
             turn.status = "refused"
@@ -296,8 +299,11 @@ class Chat:
             yield turn.markdown
             return
 
-        if answer is None:  # pragma: no cover - a guide always yields at least one answer
-            return
+        if answer is not None and turn.answer is None:
+            self._finish(turn, answer)
+
+    @staticmethod
+    def _finish(turn: Turn, answer: Answer) -> None:
         turn.answer = answer
         turn.status = answer.status
 
