@@ -121,6 +121,14 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the process has used so far (Linux /proc), else None."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return None
+
     def tail(self) -> str:
         try:
             return " | ".join(self.log.read_text(errors="replace").strip().splitlines()[-3:])
@@ -206,6 +214,8 @@ class Level:
     abstained_off_topic: int = 0
     off_topic: int = 0
     wall_s: float = 0.0
+    server_cpu_s: float | None = None  # CPU the app processes used during the level
+    client_cpu_s: float | None = None  # CPU this process (the visitors) used
 
     def summary(self) -> dict:
         from guide.evaluation.metrics import percentile
@@ -220,15 +230,30 @@ class Level:
             "full_answer_max_ms": r(max(self.full_ms) if self.full_ms else None),
             "throughput_per_s": round(len(self.full_ms) / self.wall_s, 2) if self.wall_s else None,
             "wall_s": round(self.wall_s, 2), "off_topic_abstained": f"{self.abstained_off_topic}/{self.off_topic}",
+            "server_cpu_ms_per_answer": _per_answer(self.server_cpu_s, len(self.full_ms)),
+            "client_cpu_ms_per_answer": _per_answer(self.client_cpu_s, len(self.full_ms)),
         }
 
 
-def run_visitors(urls: list[str], users: int, *, label: str, per_user: int | None = None,
+def _per_answer(cpu_s: float | None, answers: int) -> float | None:
+    return round(cpu_s / answers * 1000, 1) if cpu_s is not None and answers else None
+
+
+def _cpu_now(servers: list[Server]) -> tuple[float | None, float]:
+    import resource
+
+    used = [s.cpu_seconds() for s in servers]
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return (None if None in used else sum(used)), me.ru_utime + me.ru_stime
+
+
+def run_visitors(servers: list[Server], users: int, *, label: str, per_user: int | None = None,
                  deadline_s: float = LEVEL_DEADLINE_S) -> Level:
     """`users` visitors at once, visitor i on urls[i % len(urls)], each asking its questions in
     turn in one conversation, as a visitor does."""
     from gradio_client import Client
 
+    urls = [s.url for s in servers]
     per_user = per_user or max(PER_VISITOR, -(-MIN_QUESTIONS // users))
     mix = question_mix(users * per_user)
     level = Level(label, users, len(mix))
@@ -272,9 +297,13 @@ def run_visitors(urls: list[str], users: int, *, label: str, per_user: int | Non
 
     try:
         t0 = time.perf_counter()
+        server0, client0 = _cpu_now(servers)
         with ThreadPoolExecutor(max_workers=users) as pool:
             list(pool.map(visitor, range(users)))
         level.wall_s = time.perf_counter() - t0
+        server1, client1 = _cpu_now(servers)
+        level.server_cpu_s = None if server0 is None or server1 is None else server1 - server0
+        level.client_cpu_s = client1 - client0
     finally:
         for c in clients:
             with contextlib.suppress(Exception):
@@ -310,7 +339,7 @@ def run_load(*, levels=LEVELS, replica_levels=REPLICA_LEVELS, slots: int = 1, in
             server = start_app("app", app_env(index_dir, tmp / "data-single", slots=slots), logs)
             try:
                 with running([server]):
-                    out["single"].append(run_visitors([server.url], n, label="single app").summary())
+                    out["single"].append(run_visitors([server], n, label="single app").summary())
             except RuntimeError as exc:
                 out["single"].append({"label": "single app", "users": n, "error": str(exc)})
             echo(format_level(out["single"][-1]))
@@ -324,8 +353,7 @@ def run_load(*, levels=LEVELS, replica_levels=REPLICA_LEVELS, slots: int = 1, in
                                                               chroma_url=chroma.url), logs) for i in (1, 2)]
                         try:
                             with running(apps):
-                                urls = [a.url for a in apps]
-                                out["replicas"].append(run_visitors(urls, n, label="2 replicas + Chroma server")
+                                out["replicas"].append(run_visitors(apps, n, label="2 replicas + Chroma server")
                                                        .summary())
                         except RuntimeError as exc:
                             out["replicas"].append({"label": "2 replicas + Chroma server", "users": n,
@@ -344,7 +372,8 @@ def format_level(s: dict) -> str:
     target = TARGETS.get(s["users"], "") if s["label"] == "single app" else ("0 errors" if s["users"] else "")
     return (f"{head}  {s['answers']:>3}/{s['questions']:<3} answers  full answer p50 {s['full_answer_p50_ms']} ms"
             f"  p95 {s['full_answer_p95_ms']} ms  max {s['full_answer_max_ms']} ms  "
-            f"{s['throughput_per_s']} answers/s  errors {s['errors']}"
+            f"{s['throughput_per_s']} answers/s  errors {s['errors']}  "
+            f"CPU per answer: app {s['server_cpu_ms_per_answer']} ms, visitors {s['client_cpu_ms_per_answer']} ms"
             + (f"  (target: {target})" if target else "")
             + (f"\n      e.g. {s['error_examples'][0]}" if s["errors"] else ""))
 
