@@ -135,3 +135,16 @@ def test_model_that_cannot_be_loaded_is_one_clear_error(tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().startswith("error: the embedding model could not be loaded")
     assert "make install" in r.stderr
+
+
+def test_a_broken_pdf_gets_the_guides_one_line_and_no_library_noise(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"not a pdf at all")
+    env = {"GUIDE_CORPUS_DIR": str(corpus), "GUIDE_EMBEDDER": "hash"}
+    r = guide("ingest", str(broken), env=env)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == [f"{broken}: not added: is not a readable PDF (PdfStreamError)"]
+    debug = guide("ingest", str(broken), env={**env, "GUIDE_DEBUG": "1"})  # the library's own lines, on request
+    assert "invalid pdf header" in debug.stderr and len(debug.stderr.strip().splitlines()) > 1

@@ -59,8 +59,9 @@ def test_a_logged_llm_failure_in_the_web_chat_does_not_show_the_key(tmp_path):
     script = textwrap.dedent(f"""
         from guide.redact import guard_output
         guard_output()
-        from guide.cli.web import _configure_logging
-        _configure_logging()
+        import logging
+        from guide.cli.context import SERVER_LOG_FORMAT, configure_logging
+        configure_logging(level=logging.INFO, fmt=SERVER_LOG_FORMAT)
         from guide.settings import Settings
         from guide.web.chat import Chat, ChatSession
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from guide.cli.context import open_guide, pass_settings
+from guide.cli.context import configure_logging, open_guide, pass_settings
 from guide.settings import Settings, offline_environment
 
 EXIT_ERROR = 1
@@ -47,6 +47,7 @@ def main(ctx: click.Context) -> None:
 
     guard_output()  # no secret (e.g. GUIDE_LLM_API_KEY) in anything printed or logged
     offline_environment()  # this entry point's process-wide defaults, before any heavy import
+    configure_logging()
     ctx.obj = Settings.from_env()  # commands take it with @pass_settings
 
 

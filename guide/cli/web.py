@@ -9,25 +9,8 @@ import sys
 
 import click
 
-from guide.cli.context import open_guide, pass_settings
+from guide.cli.context import SERVER_LOG_FORMAT, configure_logging, open_guide, pass_settings
 from guide.settings import Settings
-
-
-def _configure_logging() -> None:
-    """Log to stderr at INFO (engine errors of the chat are logged there with their traceback)."""
-    root = logging.getLogger()
-    if not root.handlers:  # leave a host program's (or pytest's) logging alone
-        handler = logging.StreamHandler()
-        handler.setLevel(logging.INFO)  # libraries that set their own logger to DEBUG stay quiet
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-    _quiet_loggers()
-
-
-def _quiet_loggers() -> None:
-    for noisy in ("httpx", "httpcore", "chromadb", "urllib3", "sentence_transformers", "bm25s"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @click.command()
@@ -49,9 +32,8 @@ def serve(settings: Settings, host: str | None, port: int | None, build_if_missi
     access, warning = access_for(settings.host, settings.users_file, no_auth=no_auth)  # before anything slow
     if warning:
         click.echo(warning, err=True)
-    _configure_logging()
+    configure_logging(level=logging.INFO, fmt=SERVER_LOG_FORMAT)  # chat errors are logged with a traceback
     guide = open_guide(settings)
-    _quiet_loggers()  # some libraries set their own level when first imported
     store = FeedbackStore(settings.feedback_db)
     click.echo("Loading the language model…", err=True)
     guide.embedder.embed_query("co-production")  # load the model now, not on the first visitor's question

