@@ -18,6 +18,19 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DEV_SET = REPO / "evals" / "dev.jsonl"
 
 
+def pytest_runtest_setup(item):
+    """`@pytest.mark.needs_data(path, ..., what="...")`: the test needs one of these paths (a data
+    set from ../shared). Missing, it skips and says why; under CI (`CI=true`) it FAILS, so a
+    broken checkout of the data cannot pass by skipping."""
+    for mark in item.iter_markers("needs_data"):
+        if any(Path(p).exists() for p in mark.args):
+            continue
+        message = f"{mark.kwargs.get('what', 'data')} not found at {mark.args[0]}"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"{message}; under CI a missing data set is a failure, not a skip", pytrace=False)
+        pytest.skip(message)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_state(tmp_path, monkeypatch):
     """Send every state path to a temp dir (like simonw/llm's user_path fixture)."""

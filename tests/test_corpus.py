@@ -12,9 +12,9 @@ from guide.errors import CorpusError
 from guide.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
-SEED_DIR = REPO.parent / "shared" / "seed"
+SEED_DIR = Settings.from_env().shared_dir / "seed"
 SEED = SEED_DIR / "facing-the-challenges-of-co-production-in-difficult-times.txt"
-needs_seed = pytest.mark.skipif(not SEED.exists(), reason=f"the seed is not at {SEED}")
+needs_seed = pytest.mark.needs_data(SEED, what="the seed blog text")
 
 
 @pytest.fixture
@@ -54,10 +54,9 @@ def test_case_study_facts_match_the_seed_readme(manifest):
             assert f'"{s.hub_section}"' in hub_sections.replace("\n", " ")
 
 
+@pytest.mark.needs_data(SEED_DIR / "README.md", what="the seed README")
 def test_summaries_are_ours_not_the_seed_readmes_words(manifest):
     """The descriptions are written for this project: no run of 6 words copied from the seed's table."""
-    if not (SEED_DIR / "README.md").exists():
-        pytest.skip("no seed README")
     seed_words = re.findall(r"[a-z']+", (SEED_DIR / "README.md").read_text(encoding="utf-8").lower())
     grams = {tuple(seed_words[i:i + 6]) for i in range(len(seed_words) - 5)}
     for s in manifest.link_only:
