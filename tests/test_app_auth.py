@@ -184,3 +184,22 @@ def test_an_upload_over_the_cap_is_refused_before_it_is_written(app):
     after = set(upload_dir.rglob("*"))
     assert not any(p.name == "big.md" for p in after - before)
     assert any(p.name == "small.md" for p in after - before)
+
+
+def test_a_reader_asking_too_fast_gets_a_friendly_wait_message(app):
+    from guide.web.auth import RateLimit
+
+    app["chat"].limit = RateLimit(2)
+    reader = client_as(app, "rita")
+    try:
+        answers = []
+        for _ in range(3):
+            final = list(reader.submit("Why does trust matter in co-production?", api_name="/ask"))[-1]
+            content = final[0][-1]["content"]
+            answers.append(content if isinstance(content, str) else "".join(p.get("text", "") for p in content))
+    finally:
+        app["chat"].limit = None
+        reader.close()
+    assert "“" in answers[0] and "“" in answers[1]
+    assert "You've asked 2 questions in the last minute" in answers[2] and "wait" in answers[2]
+    assert "“" not in answers[2]

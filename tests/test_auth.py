@@ -265,3 +265,14 @@ def test_feedback_is_stored_with_the_signed_in_user(hash_chat):
     hash_chat.ask(anonymous, "Why does trust matter?")
     hash_chat.record_feedback(anonymous, 1, False)
     assert hash_chat.store.records()[-1]["user"] == "anonymous"
+
+
+def test_guide_serve_no_auth_off_loopback_starts_with_a_warning(monkeypatch, tmp_path):
+    from guide.cli import main
+
+    # no corpus: serve gets past the sign-in check, warns, then stops (one line) before listening
+    monkeypatch.setenv("GUIDE_CORPUS_DIR", str(tmp_path / "no-corpus"))
+    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--no-auth"])
+    lines = result.output.splitlines()
+    assert lines[0].startswith("warning: --no-auth: anyone who can reach 0.0.0.0 can add and remove sources")
+    assert result.exit_code == 1 and lines[-1].startswith("error:") and "refusing" not in result.output

@@ -63,6 +63,9 @@ def test_the_explore_upload_control_adds_a_document_through_the_app(chat, tmp_pa
     doc.write_bytes(INVENTED)
     demo, url = launch(chat, host="127.0.0.1", port=port, block=False)
     try:
+        from guide.sources.library import MAX_FILE_BYTES
+
+        assert demo.max_file_size == MAX_FILE_BYTES  # the web's upload cap is the library's limit
         client = Client(url, verbose=False, download_files=False)
         message, cards = client.predict([handle_file(str(doc))], api_name="/add_documents")
         assert "added" in message and "Invented test handbook" in cards
