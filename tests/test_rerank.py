@@ -125,3 +125,15 @@ def test_real_cross_encoder_batches_give_the_same_scores_as_one_by_one(onnx):
     # int8 dynamic quantisation scales activations per batch, so batching moves a logit by ~0.02
     assert np.allclose(together, alone, atol=0.1)
     assert np.argsort(together).tolist() == np.argsort(alone).tolist()
+
+
+def test_cached_reranker_scores_each_pair_once(tmp_path):
+    texts = [RELEVANT, IRRELEVANT, RELEVANT]
+    first = R.CachedReranker(R.FakeReranker(), tmp_path / "scores.sqlite3")
+    a = first.score(QUESTION, texts)
+    assert first.misses == 2  # the repeated text is scored once
+    first.close()
+    again = R.CachedReranker(R.FakeReranker(), tmp_path / "scores.sqlite3")
+    assert np.array_equal(again.score(QUESTION, texts), a) and again.misses == 0
+    again.score("another question", [RELEVANT])
+    assert again.misses == 1

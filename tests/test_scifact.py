@@ -86,6 +86,7 @@ def test_benchmark_command_on_a_slice_writes_its_report(tmp_path, monkeypatch):
 
     monkeypatch.setenv("GUIDE_EMBEDDER", "hash")
     monkeypatch.setenv("GUIDE_SCIFACT_DIR", str(SCIFACT_DIR))  # the data the mark found
+    monkeypatch.setenv("GUIDE_RERANKER", "fake")
     out = tmp_path / "bench"
     result = CliRunner().invoke(main, ["eval", "--benchmark", "scifact", "--limit", "8", "--no-progress",
                                        "--out", str(out)], catch_exceptions=False)
@@ -95,6 +96,8 @@ def test_benchmark_command_on_a_slice_writes_its_report(tmp_path, monkeypatch):
     assert "gate" not in report  # published-number thresholds apply to the full set only
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "not comparable" in md and "0.665" in md and "0.6451" in md
+    assert "| hybrid_rerank |" in md and "0.688" in md and "Evidence sentences" in md
+    assert report["setup"]["reranker"] == "fake (word overlap)"
     assert (out / "report.png").read_bytes().startswith(PNG_MAGIC)
 
 
@@ -106,8 +109,9 @@ def slice_runs(tmp_path_factory, minilm):
     from guide.settings import Settings
 
     settings = Settings(index_dir=tmp_path_factory.mktemp("scifact") / "index")
-    first = run_benchmark(settings, limit=30, seed=13, embedder=minilm, progress=False)
-    second = run_benchmark(settings, limit=30, seed=13, embedder=minilm, progress=False)
+    # the real cross-encoder, over the hybrid top 10 only (the full run reads deeper), to stay quick
+    first = run_benchmark(settings, limit=30, seed=13, embedder=minilm, progress=False, rerank_depth=10)
+    second = run_benchmark(settings, limit=30, seed=13, embedder=minilm, progress=False, rerank_depth=10)
     return first, second
 
 
@@ -124,12 +128,29 @@ def test_each_ranker_finds_the_cited_abstracts(slice_runs):
         assert 0 <= s[mode]["ndcg_at_10"] <= 1 and s[mode]["recall_at_10"] <= s[mode]["recall_at_100"]
         ci = s[mode]["ndcg_at_10_ci"]
         assert ci["lo"] <= s[mode]["ndcg_at_10"] <= ci["hi"]
+    # reranking the top 10 re-orders them: the same documents in the top 10 and the top 100
+    rr, hy = s["hybrid_rerank"], s["hybrid"]
+    assert (rr["recall_at_10"], rr["recall_at_100"]) == (hy["recall_at_10"], hy["recall_at_100"])
+    assert first["retrieval"]["rerank"]["depth"] == 10
     for name, per in first["retrieval"]["paired_bootstrap"].items():
         b = per["ndcg_at_10"]
         assert b["lo"] <= b["diff"] <= b["hi"]
         assert b["wins"] + b["losses"] + b["ties"] == 30
+    assert set(first["retrieval"]["paired_bootstrap"]) == {"hybrid_vs_bm25", "hybrid_vs_dense", "hybrid_rerank_vs_hybrid"}
     # a slice is easier than the full corpus: it must not claim to reproduce the published anchors
     assert not any(a["reproduced"] for a in first["anchors"].values())
+
+
+@needs_data
+@pytest.mark.scifact
+@pytest.mark.real
+def test_the_cross_encoder_finds_evidence_sentences_far_above_chance(slice_runs):
+    first, _ = slice_runs
+    s = first["sentences"]["summary"]
+    assert s["pairs"] == len(first["sentences"]["rows"]) > 10
+    assert s["cross_encoder_p_at_1"] > 2 * s["chance_p_at_1"]
+    ci = s["cross_encoder_p_at_1_ci"]
+    assert ci["lo"] <= s["cross_encoder_p_at_1"] <= ci["hi"]
 
 
 @needs_data

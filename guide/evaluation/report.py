@@ -178,12 +178,19 @@ def scifact_markdown(r: dict) -> str:
     pub = r["published"]
     pubs = {"bm25": f"{pub['bm25']['ndcg_at_10']} ({pub['bm25']['source']})",
             "dense": f"{pub['dense']['ndcg_at_10']} ({pub['dense']['source']}; recall@100 {pub['dense']['recall_at_100']})",
-            "hybrid": f"RRF(BM25, bge-base) {pub['other']['rrf_bm25_bge_base']}"}
-    for mode in ("bm25", "dense", "hybrid"):
+            "hybrid": f"RRF(BM25, bge-base) {pub['other']['rrf_bm25_bge_base']}",
+            "hybrid_rerank": f"BM25 + cross-encoder rerank {pub['other']['bm25_ce_rerank']} (BEIR paper)"}
+    rr = r["retrieval"].get("rerank")
+    for mode in s:
         m = s[mode]
         ci = m["ndcg_at_10_ci"]
         lines.append(f"| {mode} | {fmt(m['ndcg_at_10'])} ({fmt(ci['lo'])}–{fmt(ci['hi'])}) | {fmt(m['recall_at_10'])} | "
-                     f"{fmt(m['recall_at_100'])} | {fmt(m['mrr_at_10'])} | {pubs[mode]} |")
+                     f"{fmt(m['recall_at_100'])} | {fmt(m['mrr_at_10'])} | {pubs.get(mode, '')} |")
+    if rr:
+        ms = rr["ms_per_claim"]
+        lines += ["", f"hybrid_rerank: `{rr['model']}` re-scores the hybrid top {rr['depth']} (title + abstract per "
+                      f"pair, 512 tokens at most); {fmt(ms['p50'], 0)} ms per claim (median, max {fmt(ms['max'], 0)}); "
+                      f"below the top {rr['depth']} the hybrid order stands."]
     diags = r["retrieval"].get("diagnostics", {})
     if diags:
         lines += ["", "Diagnostics (they isolate the causes when an anchor is missed):", ""]
@@ -208,6 +215,21 @@ def scifact_markdown(r: dict) -> str:
         for metric, b in per.items():
             lines.append(f"| {name.replace('_', ' ')} | {metric} | {signed(b['diff'])} | {signed(b['lo'])} to "
                          f"{signed(b['hi'])} | {b['p']:.4f} | {b['wins']} / {b['losses']} / {b['ties']} |")
+    sent = (r.get("sentences") or {}).get("summary") or {}
+    if sent.get("pairs"):
+        ce, co, b = sent["cross_encoder_p_at_1_ci"], sent["cosine_p_at_1_ci"], sent["cross_encoder_vs_cosine"]
+        lines += [
+            "", "## Evidence sentences, given the gold abstract", "",
+            "Each abstract's sentences ranked for the claim; P@1 = the first is a gold evidence sentence "
+            "(no composition, no abstention).", "",
+            "| ranking | P@1 (95% CI) | n |", "|---|---:|---:|",
+            f"| cross-encoder (`{r['setup'].get('reranker', '')}`) | {fmt(sent['cross_encoder_p_at_1'])} "
+            f"({fmt(ce['lo'])}–{fmt(ce['hi'])}) | {sent['pairs']} |",
+            f"| MiniLM cosine | {fmt(sent['cosine_p_at_1'])} ({fmt(co['lo'])}–{fmt(co['hi'])}) | {sent['pairs']} |",
+            f"| chance | {fmt(sent['chance_p_at_1'])} | |",
+            "", f"Cross-encoder − cosine: {signed(b['diff'])} ({signed(b['lo'])} to {signed(b['hi'])}, p {b['p']:.4f}; "
+                f"wins / losses / ties {b['wins']} / {b['losses']} / {b['ties']}).",
+        ]
     q = (r.get("quotes") or {}).get("summary")
     if q:
         ga, e2e, nei = q["gold_abstract"], q["end_to_end"], q["no_evidence"]
@@ -324,30 +346,35 @@ def scifact_chart(r: dict, path: Path) -> None:
     plt = _pyplot()
     s = r["retrieval"]["summary"]
     metrics = ("ndcg_at_10", "recall_at_10", "recall_at_100", "mrr_at_10")
-    modes = ("bm25", "dense", "hybrid")
-    colors = {"bm25": "#e9c46a", "dense": "#2a9d8f", "hybrid": "#264653"}
+    modes = tuple(s)  # bm25, dense, hybrid (and hybrid_rerank when a reranker ran)
+    colors = {"bm25": "#e9c46a", "dense": "#2a9d8f", "hybrid": "#264653", "hybrid_rerank": "#8d5fd3"}
     has_q = bool((r.get("quotes") or {}).get("summary"))
     comp = r.get("comparison", {})
     ncols = 1 + has_q + bool(comp)
     fig, axes = plt.subplots(1, ncols, figsize=(7 * ncols, 5.5), squeeze=False)
     ax = axes[0][0]
-    width = 0.26
+    width = 0.8 / len(modes)
+    shift = (len(modes) - 1) / 2
     for j, mode in enumerate(modes):
-        xs = [i + (j - 1) * width for i in range(len(metrics))]
+        xs = [i + (j - shift) * width for i in range(len(metrics))]
         vals = [s[mode][m] for m in metrics]
         ax.bar(xs, vals, width, label=mode, color=colors[mode])
         ci = s[mode]["ndcg_at_10_ci"]
         ax.errorbar(xs[0], vals[0], yerr=[[vals[0] - ci["lo"]], [ci["hi"] - vals[0]]], color="0.1", capsize=3)
     pub = r["published"]
     for mode, j in (("bm25", 0), ("dense", 1)):
-        x = (j - 1) * width
+        x = (j - shift) * width
         ax.hlines(pub[mode]["ndcg_at_10"], x - width / 2, x + width / 2, colors="#e63946", lw=2,
                   label="published" if mode == "bm25" else None)
-    ax.hlines(pub["dense"]["recall_at_100"], 2 - width / 2, 2 + width / 2, colors="#e63946", lw=2)
+    x = 2 + (1 - shift) * width
+    ax.hlines(pub["dense"]["recall_at_100"], x - width / 2, x + width / 2, colors="#e63946", lw=2)
+    if "hybrid_rerank" in modes:
+        x = (modes.index("hybrid_rerank") - shift) * width
+        ax.hlines(pub["other"]["bm25_ce_rerank"], x - width / 2, x + width / 2, colors="#e63946", lw=2)
     for j, mode in enumerate(modes):
         for i, m in enumerate(metrics):
             top = s[mode]["ndcg_at_10_ci"]["hi"] if m == "ndcg_at_10" else s[mode][m]
-            ax.text(i + (j - 1) * width, top + 0.012, fmt(s[mode][m], 3), ha="center", fontsize=6.5,
+            ax.text(i + (j - shift) * width, top + 0.012, fmt(s[mode][m], 3), ha="center", fontsize=6.5,
                     rotation=90, va="bottom")
     ax.set_xticks(range(len(metrics)), metrics)
     ax.set_ylim(0.4, 1.08)

@@ -54,6 +54,8 @@ PUBLISHED = {
 }
 ANCHOR_TOLERANCE = {"bm25": 0.02, "dense": 0.01}
 MODES = ("bm25", "dense", "hybrid")
+RERANKED = "hybrid_rerank"  # the cross-encoder over the hybrid top RERANK_DEPTH (guide/search/rerank.py)
+RERANK_DEPTH = 30  # hybrid candidates the cross-encoder re-scores per claim: chosen on train claims (docs/decisions.md)
 DEPTH = 100  # ranking depth for recall@100; each ranker fetches this many passages
 DEFAULT_SEED = 13
 DEFAULT_DISTRACTORS = 300
@@ -318,6 +320,22 @@ def rank_documents(retriever, query: str, mode: str, depth: int = DEPTH) -> list
     return M.dedupe(doc_of(h.chunk.source_id) for h in hits)[:depth]
 
 
+def abstract_text(a: Abstract) -> str:
+    """What the cross-encoder reads for an abstract: title and text (as BEIR's reranking does)."""
+    return f"{a.title} {' '.join(a.sentences)}".strip()
+
+
+def rerank_documents(reranker, query: str, ranked: list[str], texts: dict[str, str],
+                     depth: int = RERANK_DEPTH) -> list[str]:
+    """The top `depth` of `ranked` in cross-encoder order, then the rest of `ranked` unchanged."""
+    head = ranked[:depth]
+    if not head:
+        return list(ranked)
+    scores = reranker.score(query, [texts[d] for d in head])
+    order = np.argsort(-scores, kind="stable")
+    return [head[i] for i in order] + list(ranked[depth:])
+
+
 def exact_dense_rankings(ix: BenchIndex, depth: int = DEPTH) -> Callable[[str], list[str]]:
     """Brute-force cosine over every passage (a diagnostic: separates HNSW search from the model)."""
     mat = np.asarray(ix.embedder.embed_documents([c.search_text for c in ix.chunks]), dtype=np.float32)
@@ -344,19 +362,31 @@ def query_metrics(ranked: list[str], relevant: Iterable[str]) -> dict[str, float
 RETRIEVAL_METRICS = ("ndcg_at_10", "recall_at_10", "recall_at_100", "mrr_at_10")
 
 
-def retrieval_tier(ix: BenchIndex, *, progress: bool = True, seed: int = 0, exact: bool = True) -> dict:
+def retrieval_tier(ix: BenchIndex, *, progress: bool = True, seed: int = 0, exact: bool = True,
+                   reranker=None, rerank_depth: int = RERANK_DEPTH) -> dict:
+    """BM25, dense and hybrid rankings of every claim; with a reranker, also the hybrid top
+    `rerank_depth` re-ordered by it (RERANKED), timed per claim."""
     from tqdm import tqdm
 
-    per_query: dict[str, list[dict]] = {m: [] for m in MODES}
+    modes = MODES + ((RERANKED,) if reranker is not None else ())
+    per_query: dict[str, list[dict]] = {m: [] for m in modes}
+    texts = {d: abstract_text(a) for d, a in ix.data.abstracts.items()} if reranker is not None else {}
+    rerank_ms: list[float] = []
     rows: list[dict] = []
     exact_rank = exact_dense_rankings(ix) if exact else None
     exact_rows: list[dict] = []
     standard = ix.retriever.model_copy(update={"keyword": standard_keyword_index(ix.chunks)}) if exact else None
     standard_rows: list[dict] = []
-    for c in tqdm(ix.data.claims, desc="retrieval (3 rankers)", unit="claim", disable=not progress, leave=False):
+    for c in tqdm(ix.data.claims, desc=f"retrieval ({len(modes)} rankers)", unit="claim", disable=not progress,
+                  leave=False):
         row = {"claim_id": c.id, "relevant": list(c.cited)}
-        for mode in MODES:
-            ranked = rank_documents(ix.retriever, c.text, mode)
+        for mode in modes:
+            if mode == RERANKED:
+                t0 = time.perf_counter()
+                ranked = rerank_documents(reranker, c.text, ranked, texts, rerank_depth)  # `ranked` = hybrid's
+                rerank_ms.append((time.perf_counter() - t0) * 1000)
+            else:
+                ranked = rank_documents(ix.retriever, c.text, mode)
             qm = query_metrics(ranked, c.cited)
             per_query[mode].append(qm)
             row[mode] = qm | {"top": ranked[:3], "first_relevant_rank": M.first_relevant_rank(ranked, c.cited)}
@@ -366,17 +396,20 @@ def retrieval_tier(ix: BenchIndex, *, progress: bool = True, seed: int = 0, exac
             standard_rows.append(query_metrics(rank_documents(standard, c.text, "bm25"), c.cited))
         rows.append(row)
     summary: dict[str, dict] = {}
-    for mode in MODES:
+    for mode in modes:
         summary[mode] = {k: M.mean(q[k] for q in per_query[mode]) for k in RETRIEVAL_METRICS}
         summary[mode]["ndcg_at_10_ci"] = M.bootstrap_ci([q["ndcg_at_10"] for q in per_query[mode]], seed=seed)
+    pairs = [("hybrid", "bm25"), ("hybrid", "dense")] + ([(RERANKED, "hybrid")] if reranker is not None else [])
     paired = {
-        f"hybrid_vs_{other}": {
-            k: M.paired_bootstrap([q[k] for q in per_query["hybrid"]], [q[k] for q in per_query[other]], seed=seed)
+        f"{a}_vs_{b}": {
+            k: M.paired_bootstrap([q[k] for q in per_query[a]], [q[k] for q in per_query[b]], seed=seed)
             for k in ("ndcg_at_10", "mrr_at_10")
         }
-        for other in ("bm25", "dense")
+        for a, b in pairs
     }
     out = {"summary": summary, "paired_bootstrap": paired, "rows": rows}
+    if reranker is not None:
+        out["rerank"] = {"model": reranker.name, "depth": rerank_depth, "ms_per_claim": M.distribution(rerank_ms)}
     if exact_rows:
         out["diagnostics"] = {
             "dense_exact_search": {k: M.mean(q[k] for q in exact_rows) for k in RETRIEVAL_METRICS},
@@ -403,6 +436,42 @@ def anchor_check(summary: dict, full: bool, diagnostics: dict | None = None) -> 
         out[name] = {"ours": ours, "published": pub, "delta": ours - pub, "tolerance": tol,
                      "reproduced": bool(full and abs(ours - pub) <= tol), "comparable": full}
     return out
+
+
+# --- evidence-sentence tier ---------------------------------------------------------------
+def sentence_tier(ix: BenchIndex, reranker, *, progress: bool = True, seed: int = 0) -> dict:
+    """Given the gold abstract, is the sentence ranked first a gold evidence sentence (P@1)?
+
+    The cross-encoder's order against MiniLM cosine, over every (claim, gold abstract) pair,
+    with no answer composition and no abstention: the ranking the quote choice can start from.
+    """
+    from tqdm import tqdm
+
+    rows: list[dict] = []
+    pairs = [(c, doc, idx) for c in ix.data.claims for doc, idx in c.evidence.items()]
+    for c, doc, idx in tqdm(pairs, desc="evidence sentences", unit="pair", disable=not progress, leave=False):
+        sents = [ix.gold_sentence(doc, i) for i in range(len(ix.gold_spans[source_id(doc)]))]
+        ce = reranker.score(c.text, sents)
+        q = np.asarray(ix.embedder.embed_query(c.text), dtype=np.float32)
+        cos = np.asarray(ix.embedder.embed_documents(sents), dtype=np.float32) @ q
+        top_ce, top_cos = int(np.argmax(ce)), int(np.argmax(cos))
+        rows.append({"claim_id": c.id, "doc_id": doc, "gold": list(idx), "sentences": len(sents),
+                     "cross_encoder_top": top_ce, "cosine_top": top_cos,
+                     "cross_encoder_hit": top_ce in idx, "cosine_hit": top_cos in idx})
+    if not rows:
+        return {"summary": {"pairs": 0}, "rows": rows}
+    ce_hits = [1.0 if r["cross_encoder_hit"] else 0.0 for r in rows]
+    cos_hits = [1.0 if r["cosine_hit"] else 0.0 for r in rows]
+    summary = {
+        "pairs": len(rows),
+        "cross_encoder_p_at_1": M.mean(ce_hits),
+        "cross_encoder_p_at_1_ci": M.bootstrap_ci(ce_hits, seed=seed),
+        "cosine_p_at_1": M.mean(cos_hits),
+        "cosine_p_at_1_ci": M.bootstrap_ci(cos_hits, seed=seed),
+        "cross_encoder_vs_cosine": M.paired_bootstrap(ce_hits, cos_hits, seed=seed),
+        "chance_p_at_1": M.mean(len(r["gold"]) / r["sentences"] for r in rows),
+    }
+    return {"summary": summary, "rows": rows}
 
 
 # --- quote tier ---------------------------------------------------------------------------
@@ -495,10 +564,14 @@ def quote_tier(ix: BenchIndex, *, progress: bool = True) -> dict:
 
 # --- the whole benchmark ------------------------------------------------------------------
 def run_benchmark(settings, *, limit: int | None = None, seed: int = DEFAULT_SEED,
-                  distractors: int = DEFAULT_DISTRACTORS, embedder=None, progress: bool = True,
-                  quotes: bool = True) -> dict:
-    """Run both tiers; `limit` = a fixed-seed slice of that many claims (None: all 300)."""
+                  distractors: int = DEFAULT_DISTRACTORS, embedder=None, reranker=None, progress: bool = True,
+                  quotes: bool = True, rerank_depth: int = RERANK_DEPTH) -> dict:
+    """Run the tiers; `limit` = a fixed-seed slice of that many claims (None: all 300).
+
+    `reranker` defaults to the one the settings name (the bundled cross-encoder), its scores
+    cached under `<index_dir>/scifact/` like the embeddings."""
     from guide.search.embedding import make_embedder
+    from guide.search.rerank import CachedReranker, make_reranker
 
     t0 = time.perf_counter()
     root = Path(settings.scifact_dir)
@@ -511,10 +584,13 @@ def run_benchmark(settings, *, limit: int | None = None, seed: int = DEFAULT_SEE
     if embedder is None:
         embedder = make_embedder(settings.embedder, Path(settings.index_dir) / "scifact" / "embeddings.sqlite3",
                                  threads=os.cpu_count() or 1)  # bulk work: every core
+    if reranker is None:
+        reranker = CachedReranker(make_reranker(settings), Path(settings.index_dir) / "scifact" / "rerank.sqlite3")
     misses0 = getattr(embedder, "misses", 0)
     ix = build_index(data, settings, embedder, progress=progress)
     t_index = time.perf_counter()
-    retrieval = retrieval_tier(ix, progress=progress, seed=seed)
+    retrieval = retrieval_tier(ix, progress=progress, seed=seed, reranker=reranker, rerank_depth=rerank_depth)
+    sentences = sentence_tier(ix, reranker, progress=progress, seed=seed)
     t_retrieval = time.perf_counter()
     quote = quote_tier(ix, progress=progress) if quotes else None
     t_end = time.perf_counter()
@@ -533,10 +609,13 @@ def run_benchmark(settings, *, limit: int | None = None, seed: int = DEFAULT_SEE
             "top_k": settings.top_k,
             "max_quotes": settings.max_quotes,
             "abstain_threshold": settings.abstain_threshold,
+            "reranker": reranker.name,
+            "rerank_depth": rerank_depth,
         },
         "published": PUBLISHED,
         "anchors": anchor_check(retrieval["summary"], full, retrieval.get("diagnostics")),
         "retrieval": retrieval,
+        "sentences": sentences,
         "quotes": quote,
         "embedding": {"texts_embedded": getattr(embedder, "misses", 0) - misses0,
                       "index_rebuilt": ix.build.rebuilt},
@@ -549,9 +628,13 @@ def headline(result: dict) -> dict[str, float | None]:
     """Flat numbers of a benchmark run (used by thresholds and comparisons)."""
     s = result["retrieval"]["summary"]
     out: dict[str, float | None] = {}
-    for mode in MODES:
+    for mode in s:
         for k in RETRIEVAL_METRICS:
             out[f"{mode}_{k}"] = s[mode][k]
+    sent = (result.get("sentences") or {}).get("summary") or {}
+    if sent.get("pairs"):
+        out["evidence_p_at_1_cross_encoder"] = sent["cross_encoder_p_at_1"]
+        out["evidence_p_at_1_cosine"] = sent["cosine_p_at_1"]
     q = (result.get("quotes") or {}).get("summary")
     if q:
         out["quote_first_gold_given_abstract"] = q["gold_abstract"]["first_quote_gold"]

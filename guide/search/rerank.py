@@ -23,6 +23,7 @@ import hashlib
 import importlib.util
 import json
 import re
+import sqlite3
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
@@ -192,6 +193,52 @@ class FakeReranker:
             overlap = len(q & w) / len(q) if q else 0.0
             out.append(overlap + 0.01 / (1 + len(w)))
         return np.asarray(out, dtype=np.float32)
+
+
+# --- a score cache for bulk evaluation -------------------------------------------------------
+class CachedReranker:
+    """Wraps a reranker with a SQLite cache of scores keyed by (reranker, question, text), so a
+    benchmark re-run scores nothing twice. `misses` counts the pairs actually scored."""
+
+    def __init__(self, inner: Reranker, path: Path):
+        self.inner = inner
+        self.name = inner.name
+        self.path = Path(path)
+        self.misses = 0
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30)
+            self._db.execute("CREATE TABLE IF NOT EXISTS score (key TEXT PRIMARY KEY, value REAL NOT NULL)")
+        return self._db
+
+    def _key(self, query: str, text: str) -> str:
+        return hashlib.sha256(f"{self.name}\x1f{query}\x1f{text}".encode()).hexdigest()
+
+    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        keys = [self._key(query, t) for t in texts]
+        db = self._conn()
+        found: dict[str, float] = {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), 500):
+            part = unique[i:i + 500]
+            found.update(db.execute(f"SELECT key, value FROM score WHERE key IN ({','.join('?' * len(part))})", part))
+        missing = {k: t for k, t in zip(keys, texts) if k not in found}
+        if missing:
+            values = self.inner.score(query, list(missing.values()))
+            self.misses += len(missing)
+            found.update(zip(missing, map(float, values)))
+            db.executemany("INSERT OR REPLACE INTO score (key, value) VALUES (?, ?)",
+                           [(k, found[k]) for k in missing])
+            db.commit()
+        return np.asarray([found[k] for k in keys], dtype=np.float32)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
 # --- choosing one from the settings -------------------------------------------------------
