@@ -187,10 +187,13 @@ def scifact_markdown(r: dict) -> str:
         lines.append(f"| {mode} | {fmt(m['ndcg_at_10'])} ({fmt(ci['lo'])}–{fmt(ci['hi'])}) | {fmt(m['recall_at_10'])} | "
                      f"{fmt(m['recall_at_100'])} | {fmt(m['mrr_at_10'])} | {pubs.get(mode, '')} |")
     if rr:
-        ms = rr["ms_per_claim"]
-        lines += ["", f"hybrid_rerank: `{rr['model']}` re-scores the hybrid top {rr['depth']} (title + abstract per "
-                      f"pair, 512 tokens at most); {fmt(ms['p50'], 0)} ms per claim (median, max {fmt(ms['max'], 0)}); "
-                      f"below the top {rr['depth']} the hybrid order stands."]
+        ms, ce = rr["ms_per_claim"], rr["cross_encoder_order_only"]
+        cached = "" if rr.get("pairs_scored") is None else f"; {rr['pairs_scored']:,} pairs scored in this run, the rest read from the score cache"
+        lines += ["", f"hybrid_rerank: `{rr['model']}` scores the hybrid top {rr['depth']} (title + abstract, 512 tokens "
+                      f"at most); {rr['fusion']}; below the top {rr['depth']} the hybrid order stands. "
+                      f"{fmt(ms['p50'], 0)} ms per claim (median, max {fmt(ms['max'], 0)}{cached}).",
+                  "", f"- the cross-encoder's order alone over the same top {rr['depth']} (BEIR-style reranking): "
+                      f"nDCG@10 {fmt(ce['ndcg_at_10'])}, recall@10 {fmt(ce['recall_at_10'])}, MRR@10 {fmt(ce['mrr_at_10'])}"]
     diags = r["retrieval"].get("diagnostics", {})
     if diags:
         lines += ["", "Diagnostics (they isolate the causes when an anchor is missed):", ""]

@@ -6,14 +6,17 @@ or its CSVs), never copied into the repository. Each abstract becomes a `corpus.
 through the guide's own chunking, store (Chroma) and retriever, so the title and abstract are
 both searched, as in the published BEIR/MTEB anchors. Document score = best chunk.
 
-Two tiers:
-- retrieval: nDCG@10, recall@10/100 and MRR@10 of BM25 alone, dense alone and the guide's
-  hybrid on the 300 claims, next to the published numbers, with paired bootstrap CIs;
+Three tiers:
+- retrieval: nDCG@10, recall@10/100 and MRR@10 of BM25 alone, dense alone, the guide's hybrid
+  and the hybrid top RERANK_DEPTH re-ordered by the cross-encoder (guide/search/rerank.py) on
+  the 300 claims, next to the published numbers, with paired bootstrap CIs;
+- evidence sentences: given the gold abstract, is the sentence the cross-encoder (or MiniLM
+  cosine) ranks first a gold evidence sentence;
 - quotes: through `Guide.ask` (the chat's path), how often the first quote is a gold evidence
   sentence, given the gold abstract (`source=`) and end to end, and how often the guide
   abstains when the cited abstract has no evidence for the claim.
 
-Embeddings are cached on disk (model id + text hash) under `<index_dir>/scifact/`, and each
+Embeddings and cross-encoder scores are cached on disk under `<index_dir>/scifact/`, and each
 slice keeps its own Chroma index there, so a second run does no embedding work.
 """
 
@@ -55,7 +58,7 @@ PUBLISHED = {
 ANCHOR_TOLERANCE = {"bm25": 0.02, "dense": 0.01}
 MODES = ("bm25", "dense", "hybrid")
 RERANKED = "hybrid_rerank"  # the cross-encoder over the hybrid top RERANK_DEPTH (guide/search/rerank.py)
-RERANK_DEPTH = 30  # hybrid candidates the cross-encoder re-scores per claim: chosen on train claims (docs/decisions.md)
+RERANK_DEPTH = 20  # hybrid candidates the cross-encoder re-scores per claim: chosen on train claims (docs/decisions.md)
 DEPTH = 100  # ranking depth for recall@100; each ranker fetches this many passages
 DEFAULT_SEED = 13
 DEFAULT_DISTRACTORS = 300
@@ -326,14 +329,25 @@ def abstract_text(a: Abstract) -> str:
 
 
 def rerank_documents(reranker, query: str, ranked: list[str], texts: dict[str, str],
-                     depth: int = RERANK_DEPTH) -> list[str]:
-    """The top `depth` of `ranked` in cross-encoder order, then the rest of `ranked` unchanged."""
+                     depth: int = RERANK_DEPTH, fuse: Iterable[list[str]] = ()) -> list[str]:
+    """The top `depth` of `ranked` re-ordered, then the rest of `ranked` unchanged.
+
+    Without `fuse`: in cross-encoder order. With `fuse` (other rankings of the same query, e.g.
+    BM25's and dense's): by reciprocal rank fusion (k=60, as the hybrid) of those rankings and
+    the cross-encoder's, so the cross-encoder is a third voice in the hybrid's vote."""
+    from guide.search.retrieval import RRF_K
+
     head = ranked[:depth]
     if not head:
         return list(ranked)
     scores = reranker.score(query, [texts[d] for d in head])
     order = np.argsort(-scores, kind="stable")
-    return [head[i] for i in order] + list(ranked[depth:])
+    by_score = [head[i] for i in order]
+    votes = [{d: n for n, d in enumerate(r, start=1)} for r in fuse]
+    if votes:
+        votes.append({d: n for n, d in enumerate(by_score, start=1)})
+        by_score = sorted(head, key=lambda d: -sum(1.0 / (RRF_K + v[d]) for v in votes if d in v))
+    return by_score + list(ranked[depth:])
 
 
 def exact_dense_rankings(ix: BenchIndex, depth: int = DEPTH) -> Callable[[str], list[str]]:
@@ -365,13 +379,16 @@ RETRIEVAL_METRICS = ("ndcg_at_10", "recall_at_10", "recall_at_100", "mrr_at_10")
 def retrieval_tier(ix: BenchIndex, *, progress: bool = True, seed: int = 0, exact: bool = True,
                    reranker=None, rerank_depth: int = RERANK_DEPTH) -> dict:
     """BM25, dense and hybrid rankings of every claim; with a reranker, also the hybrid top
-    `rerank_depth` re-ordered by it (RERANKED), timed per claim."""
+    `rerank_depth` re-ordered by RRF of BM25, dense and the reranker (RERANKED, timed per
+    claim) and, as a diagnostic, by the reranker alone."""
     from tqdm import tqdm
 
     modes = MODES + ((RERANKED,) if reranker is not None else ())
     per_query: dict[str, list[dict]] = {m: [] for m in modes}
     texts = {d: abstract_text(a) for d, a in ix.data.abstracts.items()} if reranker is not None else {}
     rerank_ms: list[float] = []
+    ce_only_rows: list[dict] = []
+    scored0 = getattr(reranker, "misses", None)
     rows: list[dict] = []
     exact_rank = exact_dense_rankings(ix) if exact else None
     exact_rows: list[dict] = []
@@ -380,13 +397,18 @@ def retrieval_tier(ix: BenchIndex, *, progress: bool = True, seed: int = 0, exac
     for c in tqdm(ix.data.claims, desc=f"retrieval ({len(modes)} rankers)", unit="claim", disable=not progress,
                   leave=False):
         row = {"claim_id": c.id, "relevant": list(c.cited)}
+        rankings: dict[str, list[str]] = {}
         for mode in modes:
             if mode == RERANKED:
+                hybrid, fuse = rankings["hybrid"], (rankings["bm25"], rankings["dense"])
                 t0 = time.perf_counter()
-                ranked = rerank_documents(reranker, c.text, ranked, texts, rerank_depth)  # `ranked` = hybrid's
+                ranked = rerank_documents(reranker, c.text, hybrid, texts, rerank_depth, fuse=fuse)
                 rerank_ms.append((time.perf_counter() - t0) * 1000)
+                ce_only_rows.append(query_metrics(rerank_documents(reranker, c.text, hybrid, texts, rerank_depth),
+                                                  c.cited))
             else:
                 ranked = rank_documents(ix.retriever, c.text, mode)
+            rankings[mode] = ranked
             qm = query_metrics(ranked, c.cited)
             per_query[mode].append(qm)
             row[mode] = qm | {"top": ranked[:3], "first_relevant_rank": M.first_relevant_rank(ranked, c.cited)}
@@ -409,7 +431,11 @@ def retrieval_tier(ix: BenchIndex, *, progress: bool = True, seed: int = 0, exac
     }
     out = {"summary": summary, "paired_bootstrap": paired, "rows": rows}
     if reranker is not None:
-        out["rerank"] = {"model": reranker.name, "depth": rerank_depth, "ms_per_claim": M.distribution(rerank_ms)}
+        scored = None if scored0 is None else reranker.misses - scored0  # pairs not found in the score cache
+        out["rerank"] = {"model": reranker.name, "depth": rerank_depth, "ms_per_claim": M.distribution(rerank_ms),
+                         "pairs_scored": scored,
+                         "fusion": "RRF (k=60) of the BM25, dense and cross-encoder ranks over the hybrid top depth",
+                         "cross_encoder_order_only": {k: M.mean(q[k] for q in ce_only_rows) for k in RETRIEVAL_METRICS}}
     if exact_rows:
         out["diagnostics"] = {
             "dense_exact_search": {k: M.mean(q[k] for q in exact_rows) for k in RETRIEVAL_METRICS},
