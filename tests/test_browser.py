@@ -218,6 +218,15 @@ def test_an_off_blog_question_names_the_case_study_that_addresses_it_and_explore
     expect(cards.first).to_contain_text("Why: Your topic is close in meaning to “")
     expect(cards).to_have_count(5)
     pg.screenshot(path=str(SHOTS / "explore-case-studies.png"), full_page=True)
+    # a blog challenge ranks them too: the case study the blog links from it first
+    box.fill("")
+    pg.locator("#guide-cs-challenge input").click()
+    pg.get_by_role("option", name="Challenge: Co-production requires trust").click()
+    expect(pg.locator("#guide-casestudies h3")).to_contain_text("for “Challenge: Co-production requires trust”",
+                                                                timeout=WAIT_MS)
+    expect(cards.first).to_contain_text("Building trust through relationship-based practice")
+    expect(cards.first).to_contain_text("Why: The blog links to it from “Challenge: Co-production requires trust”.")
+    expect(cards).to_have_count(5)
     assert pg.errors == []
 
 
