@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -275,3 +276,25 @@ def test_eval_reports_the_models_figures(injected_settings, tmp_path):
     assert (s["llm_answers"], s["llm_fallbacks"], s["llm_citation_precision"]) == (2, 1, 2 / 3)
     assert s["llm_removed_per_answer"] == 1.0 and s["llm_answer_ms_p95"] > s["llm_answer_ms_p50"]
     assert llm_scores([{}]) == {}
+
+
+def test_the_model_is_stopped_once_a_fourth_sentence_begins():
+    class Counting:
+        model_name = "counting"
+        sent = 0
+
+        def stream(self, messages):
+            for piece in ["We think about trust lots [1].", " Trust is a commodity [1].", " We think", " lots. [",
+                          "1]", " Four", " five six.", " Seven."] + [" more."] * 200:
+                self.sent += 1
+                time.sleep(0.01)  # a server sending tokens
+                yield AIMessage(content=piece)
+
+    model = Counting()
+    a = answer_with_quotes(TRUST)
+    drafts = [d.text for d in AnswerWriter(model, OverlapScorer(), timeout=5).stream(a)]
+    assert [s.text for s in a.summary] == ["We think about trust lots [1].", "Trust is a commodity [1].",
+                                           "We think lots. [1]"]
+    assert a.llm["written"] == 3 and a.llm["stopped_after"] == 3 and "Four" not in drafts[-1]
+    time.sleep(0.2)
+    assert model.sent < 40  # it stopped reading, rather than waiting for 200 more pieces

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from guide.answer.compose import ANSWERED, NOT_COVERED, RELATED, RELATED_QUOTES, Answer
-from guide.answer.support import SUPPORT_THRESHOLD, SupportScorer, check, split_sentences
+from guide.answer.support import MAX_SENTENCES, SUPPORT_THRESHOLD, SupportScorer, check, split_sentences
 from guide.errors import SettingsError
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,10 @@ class AnswerWriter:
                 if not text:
                     answer.timings["llm_first_token_ms"] = round((time.perf_counter() - started) * 1000, 2)
                 text += token
+                if len(split_sentences(text)) > MAX_SENTENCES:  # a fourth sentence begins: enough
+                    text = " ".join(split_sentences(text)[:MAX_SENTENCES])
+                    info["stopped_after"] = MAX_SENTENCES
+                    break
                 yield Draft(text, answer)
         except LLMFault as fault:
             log.warning("language model %s (%s); giving the quotes alone", fault.kind, self._scrub(str(fault)))

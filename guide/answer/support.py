@@ -37,8 +37,9 @@ SUPPORT_THRESHOLD = 3.0
 CITATION = re.compile(r"\[(\d{1,3})\]")
 _CITATIONS_AFTER = r"(?:[ \t]*\[\d{1,3}\])*"  # on the same line: a marker on the next line starts the next sentence
 # A sentence ends at . ! ? (with any citation markers that follow it) before whitespace, or at a line break.
-_BOUNDARY = re.compile(r"(?<=[.!?])" + _CITATIONS_AFTER + r"(?=\s)|\n+")
+_BOUNDARY = re.compile(r"(?<=[.!?])" + _CITATIONS_AFTER + r"(?=\s|$)|\n+")
 _BULLET = re.compile(r"^[ \t]*(?:[-*•]|\d+[.)])[ \t]+", re.M)
+_LETTER = re.compile(r"[^\W\d_]")  # a sentence has words, not only markers or numbering
 _LEADING = re.compile(r"^((?:\[\d{1,3}\]\s*)+)(.+)$", re.S)
 NEGATION = re.compile(r"\b(?:not|no|never|nor|none|nobody|nothing|neither|without|cannot)\b|n['’]t\b", re.I)
 FRAMING = frozenset(content_terms(
@@ -87,7 +88,7 @@ def split_sentences(text: str) -> list[str]:
         start = m.end()
     out.append(text[start:])
     cleaned = [_marker_last(" ".join(s.split())) for s in out]
-    return [s for s in cleaned if CITATION.sub("", s).strip(" .,;:!?")]
+    return [s for s in cleaned if _LETTER.search(CITATION.sub("", s))]
 
 
 def _marker_last(sentence: str) -> str:
