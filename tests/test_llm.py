@@ -298,3 +298,15 @@ def test_the_model_is_stopped_once_a_fourth_sentence_begins():
     assert a.llm["written"] == 3 and a.llm["stopped_after"] == 3 and "Four" not in drafts[-1]
     time.sleep(0.2)
     assert model.sent < 40  # it stopped reading, rather than waiting for 200 more pieces
+
+
+def test_the_about_text_says_when_a_model_writes_and_where_questions_go(injected_settings):
+    from guide.engine import Guide
+    from guide.web.chat import Chat
+
+    with_model = Chat(Guide.open(injected_settings, llm=fake_model("x"))).about_markdown()
+    without = Chat(Guide.open(injected_settings)).about_markdown()
+    assert "a language model" in with_model and "sent to that model's server" in with_model
+    assert "does not write its own text" not in with_model and "does not write its own text" in without
+    assert "Nothing is sent anywhere else" not in with_model
+    assert "language model" not in without and "Nothing is sent anywhere else" in without

@@ -144,8 +144,9 @@ def scope_markdown(scope: "SourceInfo | None") -> str:
     return _render(_MARKDOWN, "scope.md.j2", scope=scope)
 
 
-def about_markdown(title: str, sources: Sequence["SourceInfo"]) -> str:
-    return _render(_MARKDOWN, "about.md.j2", title=Markup(escape_md(title)),
+def about_markdown(title: str, sources: Sequence["SourceInfo"], llm: str | None = None) -> str:
+    """`llm`: the language model's name when one writes the short answers (else None)."""
+    return _render(_MARKDOWN, "about.md.j2", title=Markup(escape_md(title)), llm=llm,
                    read=[s for s in sources if s.has_text], link_only=[s for s in sources if not s.has_text])
 
 

@@ -536,7 +536,8 @@ class Chat:
 
     # --- about -----------------------------------------------------------------------------
     def about_markdown(self) -> str:
-        return render.about_markdown(TITLE, self._sources)
+        writer = getattr(self.guide, "writer", None)
+        return render.about_markdown(TITLE, self._sources, llm=writer.name if writer else None)
 
 
 class _SlotGuide:
