@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from guide.answer.llm import NOTICES
+from guide.evaluation.llamacpp import free_port
 from guide.settings import Settings
 
 pytestmark = pytest.mark.llm
@@ -25,12 +25,6 @@ REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 1.0
 QUESTION = "How can we keep people's trust when difficult decisions are being made?"
 SECRET = "sk-test-secret-4b1d"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class FakeServer:

@@ -96,3 +96,31 @@ def test_a_document_that_gives_orders_does_not_steer_what_is_shown(real_settings
     # the orders are quoted word for word like any source text, but the model never sees them
     assert any(looks_like_instructions(q.text) for q in a.quotes + b.quotes)
     assert spy.prompts and not any("developer mode" in p for p in spy.prompts)
+
+
+def test_the_web_app_streams_the_real_models_draft_then_only_checked_text(llm_guide):
+    from gradio_client import Client
+
+    from guide.evaluation.llamacpp import free_port
+    from guide.web.app import launch
+    from guide.web.chat import Chat
+
+    demo, url = launch(Chat(llm_guide), host="127.0.0.1", port=free_port(), block=False)
+    client = Client(url, verbose=False, download_files=False)
+    try:
+        outputs = list(client.submit("How can we keep people's trust when difficult decisions are being made?",
+                                     api_name="/ask"))
+    finally:
+        client.close()
+        demo.close()
+
+    def message(output) -> str:
+        content = output[0][-1]["content"]
+        return content if isinstance(content, str) else "".join(p.get("text", "") for p in content)
+
+    shown = [message(o) for o in outputs if len(o[0]) == 2]
+    drafts = [m for m in shown if "Draft, being checked against the quotes" in m]
+    assert len(drafts) >= 2  # the model's real tokens arrive while it writes
+    final = shown[-1]
+    assert "Draft" not in final and "> “" in final  # the checked answer replaces the draft
+
