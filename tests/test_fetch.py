@@ -103,6 +103,17 @@ def test_a_flaky_server_succeeds_on_retry(site, sleeps):
     assert site.hits["/flaky"] == 3
 
 
+def test_retry_after_is_honoured_up_to_the_cap(site, sleeps):
+    with Fetcher(FetchConfig(retries=2, backoff=0.01, min_interval=0.0), sleep=sleeps.append) as f:
+        page = f.get(site.url("/busy"))
+    assert b"invented community garden" in page.content and sleeps == [3.0]  # the server's 3 s, not 0.01
+    site.hits.clear()
+    capped = []
+    with Fetcher(FetchConfig(retries=1, backoff=0.01, max_backoff=1.0, min_interval=0.0), sleep=capped.append) as f:
+        f.get(site.url("/busy"))
+    assert capped == [1.0]
+
+
 def test_timeout(site):
     site.slow = 1.5
     cfg = FetchConfig(timeout=0.3, retries=1, backoff=0.0, min_interval=0.0)

@@ -214,12 +214,20 @@ def _source_from_entry(entry: dict, *, path: Path, line: int | None, key_lines: 
     return Source(**fields, topics=tuple(t.strip() for t in topics), extra=extra)
 
 
-def parse_front_matter(raw: str, *, path: Path) -> tuple[dict, str]:
-    """Split `---` front matter from the body. Returns (meta, body)."""
+# --- front matter: the one reader and the one writer ----------------------------------------------
+# A `---` block of `key: value` lines (one-line values; one pair of matching quotes is removed).
+# Not YAML on purpose: see docs/decisions.md (issue 13) for why python-frontmatter was not used.
+
+def parse_front_matter(raw: str, *, path: Path | None = None, strict: bool = True) -> tuple[dict, str]:
+    """Split `---` front matter from the body. Returns (meta, body); the body is exactly what
+    follows the closing `---` line (offsets index into it). `strict=False` (a user's own Markdown)
+    skips lines that are not `key: value` and treats an unclosed block as text."""
     if not raw.startswith("---\n"):
         return {}, raw
     end = raw.find("\n---\n", 3)
     if end == -1:
+        if not strict:
+            return {}, raw
         raise CorpusError("front matter starts with '---' but has no closing '---' line", path=path, line=1)
     meta: dict[str, str] = {}
     for i, line in enumerate(raw[4:end].split("\n"), start=2):
@@ -227,12 +235,29 @@ def parse_front_matter(raw: str, *, path: Path) -> tuple[dict, str]:
             continue
         key, sep, value = line.partition(":")
         if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", key.strip()):
+            if not strict:
+                continue
             raise CorpusError(f"front matter line is not 'key: value': {line!r}", path=path, line=i)
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]
         meta[key.strip()] = value
     return meta, raw[end + len("\n---\n"):]
+
+
+def _front_matter_value(value) -> str:
+    text = re.sub(r"\s+", " ", str(value)).strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        q = "'" if text[0] == '"' else '"'
+        text = f"{q}{text}{q}"  # parse_front_matter strips one pair of matching quotes
+    return text
+
+
+def render_document(meta: dict, body: str) -> str:
+    """A stored source: `key: value` front matter (empty values left out), then the Markdown body."""
+    head = ["---"] + [f"{k}: {_front_matter_value(v)}" for k, v in meta.items()
+                      if v is not None and str(v).strip()] + ["---"]
+    return "\n".join(head) + "\n\n" + body.strip("\n") + "\n"
 
 
 def load_document(source: Source, corpus_dir: Path) -> Document:

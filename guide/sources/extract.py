@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from guide.errors import SourceError
+from guide.sources.corpus import parse_front_matter
 
 EXTENSIONS = {
     ".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text",
@@ -122,15 +123,10 @@ def text_to_markdown(data: bytes, *, markdown: bool) -> Extracted:
     text = decode_text(data)
     meta: dict = {}
     title = None
-    if markdown and text.startswith("---\n"):
-        end = text.find("\n---\n", 3)
-        if end != -1:  # the user's own front matter: keep a few fields, drop the block
-            for line in text[4:end].split("\n"):
-                key, sep, value = line.partition(":")
-                if sep and key.strip() in ("title", "author", "date", "url") and value.strip():
-                    meta[key.strip()] = value.strip().strip("\"'")
-            text = text[end + len("\n---\n"):]
-            title = meta.pop("title", None)
+    if markdown:  # the user's own front matter: keep a few fields, drop the block
+        front, text = parse_front_matter(text, strict=False)
+        meta = {k: v for k, v in front.items() if k in ("title", "author", "date", "url") and v}
+        title = meta.pop("title", None)
     lines = [ln.rstrip() for ln in text.split("\n")]
     if markdown and title is None:
         for ln in lines:

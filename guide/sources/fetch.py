@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from guide.errors import SourceError
 
@@ -216,22 +217,22 @@ class Fetcher:
 
     # internals ---------------------------------------------------------------------------
     def _with_retries(self, url: str, accept, *, robots: bool, max_bytes: int | None = None) -> Page:
+        """`_once` with tenacity: exponential backoff, at least the server's Retry-After, capped."""
         cfg = self.config
-        last: _Retryable | None = None
+        backoff = wait_exponential(multiplier=cfg.backoff, max=cfg.max_backoff)
+
+        def wait(state) -> float:
+            retry_after = state.outcome.exception().retry_after or 0.0
+            return min(cfg.max_backoff, max(backoff(state), retry_after))
+
         tries = cfg.retries + 1
-        for attempt in range(tries):
-            try:
-                return self._once(url, accept, robots=robots, max_bytes=max_bytes or cfg.max_bytes)
-            except _Retryable as exc:
-                last = exc
-                if attempt + 1 < tries:
-                    wait = min(cfg.max_backoff, cfg.backoff * (2 ** attempt))
-                    if exc.retry_after is not None:
-                        wait = min(cfg.max_backoff, max(wait, exc.retry_after))
-                    self._sleep(wait)
-        assert last is not None
-        suffix = f" (tried {tries} times)" if tries > 1 else ""
-        raise FetchError(last.message + suffix, last.kind, last.status)
+        retrying = Retrying(stop=stop_after_attempt(tries), wait=wait, retry=retry_if_exception_type(_Retryable),
+                            sleep=self._sleep, reraise=True)
+        try:
+            return retrying(self._once, url, accept, robots=robots, max_bytes=max_bytes or cfg.max_bytes)
+        except _Retryable as last:
+            suffix = f" (tried {tries} times)" if tries > 1 else ""
+            raise FetchError(last.message + suffix, last.kind, last.status) from None
 
     def _pace(self, url: str) -> None:
         site = origin(url)

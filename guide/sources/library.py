@@ -20,7 +20,6 @@ only switches to the new index once it is complete.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -29,10 +28,12 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
+
+from filelock import FileLock
 
 from guide.search.chunking import chunk_document, paragraphs
-from guide.sources.corpus import Document, Manifest, Source, load_document, load_manifest, url_key
+from guide.sources.corpus import Document, Manifest, Source, load_document, load_manifest, render_document, url_key
 from guide.errors import CorpusError, GuideError, SourceError
 from guide.sources.extract import EXTENSIONS, Extracted, convert
 from guide.sources.fetch import DEFAULT_HUB, DOCUMENT_TYPES, HTML_TYPES, FetchConfig, FetchError, Fetcher, clean_url, discover
@@ -106,20 +107,6 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _fm_value(value) -> str:
-    text = re.sub(r"\s+", " ", str(value)).strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        q = "'" if text[0] == '"' else '"'
-        text = f"{q}{text}{q}"  # parse_front_matter strips one pair of matching quotes
-    return text
-
-
-def render_document(meta: dict, body: str) -> str:
-    """A stored source: `key: value` front matter, then the Markdown body (as given)."""
-    head = ["---"] + [f"{k}: {_fm_value(v)}" for k, v in meta.items() if v is not None and str(v).strip()] + ["---"]
-    return "\n".join(head) + "\n\n" + body.strip("\n") + "\n"
-
-
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -130,18 +117,10 @@ def _write_atomic(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-@contextlib.contextmanager
-def _locked(settings: Settings) -> Iterator[None]:
-    """One writer at a time (the CLI and the web chat may both add sources)."""
-    import fcntl
-
+def _locked(settings: Settings) -> FileLock:
+    """One writer at a time (the CLI and the web chat may both add sources), across processes."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.data_dir / "library.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return FileLock(settings.data_dir / "library.lock")
 
 
 # --- the manifest (TOML, edited with tomlkit so comments and entries stay as they are) ------
@@ -392,36 +371,54 @@ def _add_url(lib: _Library, url: str, fetcher: Fetcher) -> Result:
                            extra_meta={"fetched_at": _now()})
 
 
-def _store_document(lib: _Library, label: str, ex: Extracted, *, title: str, original: str | None, url: str | None,
-                    existing: Source | None, extra_meta: dict) -> Result:
-    key = _content_key(ex.body)
-    same = lib.keys.get(key)
+@dataclass(frozen=True)
+class _Stored:
+    id: str
+    status: str  # added | updated
+    passages: int
+    path: Path
+
+
+def _store_text(lib: _Library, label: str, ex: Extracted, *, existing: Source | None, kind: str, slug: str,
+                title: str, url: str | None, entry_extra: dict, meta_extra: dict) -> _Stored | Result:
+    """The one path that stores a document (an upload, a URL, a fetched case study): duplicate
+    check -> id -> manifest entry -> front matter -> store -> count passages. A known source
+    (`existing`) keeps its id, kind, title and curated fields; a new one gets an id from `slug`.
+    Returns a `Result` instead when nothing is stored (the text is already there)."""
+    same = lib.keys.get(_content_key(ex.body))
     if existing is not None and existing.has_text and same == existing.id:
         return Result(label, True, "unchanged", f"already in the guide as '{existing.id}', unchanged", existing.id)
     if same is not None and (existing is None or same != existing.id):
-        return Result(label, False, "duplicate",
-                      f"not added: the same text is already in the guide as '{same}'", same)
-    settings = lib.settings
-    if existing is not None:  # keep the id, kind and curated fields of the entry we already have
-        sid, kind = existing.id, existing.kind
-        shown_title = existing.title
-        status = "updated" if existing.has_text else "added"
-        changes = {"file": f"{sid}.md"}
-        entry = None
+        return Result(label, False, "duplicate", f"not added: the same text is already in the guide as '{same}'",
+                      same)
+    if existing is not None:
+        sid, kind, title = existing.id, existing.kind, existing.title
+        status, entry, changes = ("updated" if existing.has_text else "added"), None, {"file": f"{existing.id}.md"}
     else:
-        sid = _unique_id(slugify(title), lib.ids, settings.corpus_dir)
-        kind, shown_title, status, changes = "document", title, "added", None
-        entry = {"id": sid, "title": title, "kind": "document", "url": url, "author": ex.meta.get("author"),
-                 "file": f"{sid}.md", "original": original}
-    meta = {"id": sid, "title": shown_title, "kind": kind, "url": url or (existing.url if existing else None),
+        sid = _unique_id(slug, lib.ids, lib.settings.corpus_dir)
+        status, changes = "added", None
+        entry = {"id": sid, "title": title, "kind": kind, "url": url, "file": f"{sid}.md", **entry_extra}
+    meta = {"id": sid, "title": title, "kind": kind, "url": url or (existing.url if existing else None),
             "organisation": existing.organisation if existing else None,
             "author": (existing.author if existing else None) or ex.meta.get("author"),
-            "page_title": ex.title if ex.title and ex.title != shown_title else None,
-            "format": ex.format, "pages": ex.pages, **extra_meta, "sha256": text_sha256(ex.body)}
+            "publisher": ex.meta.get("sitename"),
+            "page_title": ex.title if ex.title and ex.title != title else None,
+            "format": ex.format, "pages": ex.pages, **meta_extra, "sha256": text_sha256(ex.body)}
     path = lib.store(sid, entry, changes, meta, ex.body)
-    n = _count_passages(sid, shown_title, ex.body, path, url)
-    verb = "updated" if status == "updated" else "added as"
-    return Result(label, True, status, f"{verb} '{sid}' ({_describe(ex)}, {_passages(n)}) -> {path}", sid, n)
+    return _Stored(sid, status, _count_passages(sid, title, ex.body, path, url), path)
+
+
+def _store_document(lib: _Library, label: str, ex: Extracted, *, title: str, original: str | None, url: str | None,
+                    existing: Source | None, extra_meta: dict) -> Result:
+    """A user's own document (a file or a URL)."""
+    stored = _store_text(lib, label, ex, existing=existing, kind="document", slug=slugify(title), title=title,
+                         url=url, entry_extra={"author": ex.meta.get("author"), "original": original},
+                         meta_extra=extra_meta)
+    if isinstance(stored, Result):
+        return stored
+    verb = "updated" if stored.status == "updated" else "added as"
+    return Result(label, True, stored.status, f"{verb} '{stored.id}' ({_describe(ex)}, {_passages(stored.passages)}) "
+                  f"-> {stored.path}", stored.id, stored.passages)
 
 
 # --- the web chat's upload control -----------------------------------------------------------------
@@ -546,27 +543,14 @@ def _fetch_one(lib: _Library, fetcher: Fetcher, url: str, label: str, *, existin
     except Exception as exc:  # a converter's bug must not stop the run
         return Result(shown, False, "failed", f"could not be read ({type(exc).__name__}: {exc}); nothing changed",
                       label)
-    key = _content_key(ex.body)
-    if key in lib.keys:
-        return Result(shown, False, "duplicate", f"same text as '{lib.keys[key]}'; not stored", lib.keys[key])
-    if existing is not None:
-        sid, title, changes, entry = existing.id, existing.title, {"file": f"{existing.id}.md"}, None
-        kind, organisation = existing.kind, existing.organisation
-    else:
-        slug = slugify(url.rstrip("/").rsplit("/", 1)[-1], "case-study")
-        sid = _unique_id(slug, lib.ids, lib.settings.corpus_dir)
-        title = ex.title or slug
-        kind, organisation, changes = "case-study", None, None
-        entry = {"id": sid, "title": title, "kind": kind, "url": url, "file": f"{sid}.md",
-                 "discovered_from": discovered_from}
-    meta = {"id": sid, "title": title, "kind": kind, "url": url, "organisation": organisation,
-            "publisher": ex.meta.get("sitename"),
-            "page_title": ex.title if ex.title and ex.title != title else None,
-            "fetched_at": _now(), "sha256": text_sha256(ex.body)}
-    path = lib.store(sid, entry, changes, meta, ex.body)
-    n = _count_passages(sid, title, ex.body, path, url)
+    slug = slugify(url.rstrip("/").rsplit("/", 1)[-1], "case-study")
+    stored = _store_text(lib, shown, ex, existing=existing, kind="case-study", slug=slug, title=ex.title or slug,
+                         url=url, entry_extra={"discovered_from": discovered_from}, meta_extra={"fetched_at": _now()})
+    if isinstance(stored, Result):
+        return stored
     found = " (found on the case-study hub)" if discovered_from else ""
-    return Result(shown, True, "added", f"fetched{found}: {_passages(n)} -> {path}", sid, n)
+    return Result(shown, True, "added", f"fetched{found}: {_passages(stored.passages)} -> {stored.path}", stored.id,
+                  stored.passages)
 
 
 def _follow(lib: _Library, fetcher: Fetcher, hub_url: str) -> list[Result]:
