@@ -7,11 +7,12 @@ an editor and a reader), over a copy of the corpus and the deterministic hash em
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import httpx
 import pytest
+
+from test_app_api import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORDS = {"ed": "editor password 1", "rita": "reader password 1"}
@@ -31,12 +32,6 @@ EDITOR_ENDPOINTS = {  # api_name -> arguments
     "audit_trail": lambda doc: (),
 }
 EDITOR_HANDLERS = {"on_add_documents", "on_evaluate", "on_remove", "on_fetch", "on_export", "on_audit"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

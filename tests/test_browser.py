@@ -7,6 +7,7 @@ tests/screenshots/ (git-ignored) for a human to look at.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import unquote
 
 import pytest
@@ -38,13 +40,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`guide serve` in a subprocess; yields (url, data_dir); stopped at the end."""
-    base = tmp_path_factory.mktemp("web")
+@contextlib.contextmanager
+def serving(base: Path, **env_extra: str) -> Iterator[tuple[str, list[str]]]:
+    """`guide serve` in a subprocess on a free loopback port, with its index and data dirs under
+    `base` (plus `env_extra`); yields (url, its output lines); stopped at the end, and no traceback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDE_")}
     env.update(GUIDE_INDEX_DIR=str(base / "index"), GUIDE_DATA_DIR=str(base / "data"), HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+               TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **env_extra)
     exe = Path(sys.executable).with_name("guide")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "guide.cli"]
     port = free_port()
@@ -68,7 +70,7 @@ def server(tmp_path_factory):
         if not ready.wait(300) or not url:
             pytest.fail("guide serve did not start:\n" + "".join(lines[-40:]))
         assert url[0].startswith(f"http://127.0.0.1:{port}")  # loopback only, the port asked for
-        yield url[0], base / "data"
+        yield url[0], lines
     finally:
         proc.terminate()
         try:
@@ -77,6 +79,14 @@ def server(tmp_path_factory):
             proc.kill()
             proc.wait()
     assert not any("Traceback" in ln for ln in lines), "".join(lines)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app as `guide serve` runs it; yields (url, data_dir)."""
+    base = tmp_path_factory.mktemp("web")
+    with serving(base) as (url, _):
+        yield url, base / "data"
 
 
 @pytest.fixture(scope="module")

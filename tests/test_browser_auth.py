@@ -7,20 +7,12 @@ to load). Screenshots go to tests/screenshots/."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-import threading
-from pathlib import Path
-
 import pytest
 
-from test_browser import CHROMIUM_ARGS, SHOTS, WAIT_MS, browser, free_port  # noqa: F401 (browser: a fixture)
+from test_browser import SHOTS, WAIT_MS, browser, serving  # noqa: F401 (browser: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.real]
 
-REPO = Path(__file__).resolve().parent.parent
 PASSWORDS = {"ed": "editor password 1", "rita": "reader password 1"}
 QUESTION = "How can we keep people's trust when difficult decisions are being made?"
 
@@ -34,41 +26,10 @@ def server(tmp_path_factory):
     users = Users(base / "users.txt")
     users.add("ed", "editor", PASSWORDS["ed"])
     users.add("rita", "reader", PASSWORDS["rita"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDE_")}
-    env.update(GUIDE_INDEX_DIR=str(base / "index"), GUIDE_DATA_DIR=str(base / "data"), GUIDE_EMBEDDER="hash",
-               GUIDE_ABSTAIN_THRESHOLD="0.05", GUIDE_USERS_FILE=str(users.path), HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    exe = Path(sys.executable).with_name("guide")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "guide.cli"]
-    proc = subprocess.Popen(cmd + ["serve", "--build-if-missing", "--port", str(free_port())], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    ready = threading.Event()
-    url: list[str] = []
-
-    def read() -> None:
-        for line in proc.stdout:
-            lines.append(line)
-            m = re.search(r"running at (http://\S+)", line)
-            if m:
-                url.append(m.group(1))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        if not ready.wait(300) or not url:
-            pytest.fail("guide serve did not start:\n" + "".join(lines[-40:]))
-        yield url[0], base / "data"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            proc.kill()
-            proc.wait()
+    with serving(base, GUIDE_EMBEDDER="hash", GUIDE_ABSTAIN_THRESHOLD="0.05",
+                 GUIDE_USERS_FILE=str(users.path)) as (url, lines):
+        yield url, base / "data"
     output = "".join(lines)
-    assert "Traceback" not in output, output
     assert not any(p in output for p in PASSWORDS.values())  # never logged
     assert "Sign-in required" in output
 

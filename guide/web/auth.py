@@ -217,11 +217,7 @@ class Access:
         if self._attempts.check(name) is not None:
             log.warning("sign-in refused for %r: too many attempts in the last minute", name)
             return False
-        try:
-            user = self.users.load().get(name)
-        except AuthError as exc:
-            log.error("sign-in impossible: %s", exc)
-            return False
+        user = self._user(name)
         ok = verify_password(password or "", user.password_hash if user else _DUMMY_HASH) and user is not None
         if ok:
             self._attempts.forget(name)
@@ -234,14 +230,16 @@ class Access:
         """The role of a signed-in user (re-read from the users file), None if there is none."""
         if self.users is None:
             return "editor"
-        if not username:
-            return None
-        try:
-            user = self.users.load().get(username)
-        except AuthError as exc:
-            log.error("role check failed: %s", exc)
-            return None
+        user = self._user(username) if username else None
         return user.role if user else None
+
+    def _user(self, name: str) -> User | None:
+        """The user called `name` in the users file now (None if absent or the file is unusable)."""
+        try:
+            return self.users.load().get(name)
+        except AuthError as exc:
+            log.error("cannot check who %r is: %s", name, exc)
+            return None
 
     def allowed(self, username: str | None, action: str) -> bool:
         return action in PERMISSIONS.get(self.role(username) or "", frozenset())
