@@ -34,6 +34,11 @@ def embedder_for(settings: Settings) -> CachedEmbeddings:
     return make_embedder(settings.embedder, settings.index_dir / "embeddings.sqlite3")
 
 
+def matcher_for(manifest: Manifest, embedder: CachedEmbeddings) -> CaseStudyMatcher:
+    """Matches questions to the manifest's case studies with the guide's own embedder."""
+    return CaseStudyMatcher(manifest.sources, embedder.embed_documents, embed_query=embedder.embed_query)
+
+
 def corpus_chunks(settings: Settings, manifest: Manifest | None = None) -> tuple[Manifest, dict[str, str], list[Chunk]]:
     manifest = manifest or load_manifest(settings.manifest_path)
     docs = load_documents(manifest, settings.corpus_dir)
@@ -110,7 +115,7 @@ class Guide:
                  stale: bool, case_studies: CaseStudyMatcher | None = None, store: Store | None = None,
                  writer: AnswerWriter | None = None):
         self.settings = settings
-        self.case_studies = case_studies or CaseStudyMatcher(manifest.sources, embedder.embed_documents)
+        self.case_studies = case_studies or matcher_for(manifest, embedder)
         self.manifest = manifest
         self.texts = texts
         self.chunks = chunks
@@ -150,7 +155,7 @@ class Guide:
         retriever = HybridRetriever(vectorstore=vectorstore, embedder=embedder,
                                     keyword=KeywordIndex(chunks), k=settings.top_k)
         sources = {s.id: s for s in manifest.sources}
-        case_studies = CaseStudyMatcher(manifest.sources, embedder.embed_documents)
+        case_studies = matcher_for(manifest, embedder)
         composer = Composer(texts, sources, chunks, embedder.embed_documents,
                             threshold=settings.abstain_threshold, answer_threshold=settings.answer_cut,
                             max_quotes=settings.max_quotes,

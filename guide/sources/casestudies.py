@@ -98,10 +98,13 @@ class CaseStudyMatcher:
     unit vectors); the case-study vectors are computed once, on first use."""
 
     def __init__(self, sources: Iterable[Source], embed_documents: Callable[[list[str]], list[list[float]]], *,
-                 threshold: float = MATCH_THRESHOLD, second_margin: float = SECOND_MARGIN,
-                 reranker: Reranker | None = None):
+                 embed_query: Callable[[str], list[float]] | None = None, threshold: float = MATCH_THRESHOLD,
+                 second_margin: float = SECOND_MARGIN, reranker: Reranker | None = None):
         self.sources = [s for s in sources if s.kind == "case-study"]
         self.embed_documents = embed_documents
+        # Questions go through the query path (the guide's embedder keeps them in memory only, not
+        # in its on-disk cache); the case-study texts through the document path (cached).
+        self.embed_query = embed_query or (lambda text: embed_documents([text])[0])
         self.threshold = threshold
         self.second_margin = second_margin
         self.reranker = reranker
@@ -131,7 +134,7 @@ class CaseStudyMatcher:
         if not self.sources or not re.search(r"\w", text):
             return [Match(s, 0.0, None, False) for s in self.sources]
         profiles, topics = self._vectors()
-        q = np.asarray(self.embed_documents([text]), dtype=np.float32).reshape(-1)
+        q = np.asarray(self.embed_query(text), dtype=np.float32).reshape(-1)
         out: list[Match] = []
         for s, p, tv in zip(self.sources, profiles, topics):
             whole = float(p @ q)
@@ -264,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a mea
     settings = Settings.from_env()
     embedder = embedder_for(settings)
     matcher = CaseStudyMatcher(load_manifest(settings.manifest_path).sources, embedder.embed_documents,
-                               threshold=args.threshold)
+                               embed_query=embedder.embed_query, threshold=args.threshold)
     rows = load_match_questions(args.questions, args.split)
     if args.scores:
         for r in rows:
