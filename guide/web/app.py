@@ -214,7 +214,7 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
         answer_outputs = [chatbot, question, sources_panel, related, status]
 
         def on_rank(challenge, topic, request: gr.Request):
-            allow(request, "ask")
+            allow(request, "explore")
             return chat.case_study_cards_html(None if challenge == ALL_CHALLENGES else challenge, topic)
 
         # Ranking embeds one short text: quick, not queued behind answers.
