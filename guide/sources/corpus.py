@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterable
 
@@ -28,8 +28,8 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
 
 
 @dataclass(frozen=True)
-class Source:
-    """One entry of the manifest. `file` is set when the guide has the source's text.
+class _SourceFields:
+    """What the manifest says about a source, shown wherever the source is (see Source, SourceInfo).
 
     `description` and `topics` are the project's own summary of a source (never the source's
     words): shown labelled as our summary (`SUMMARY_LABEL`), used to match questions to case
@@ -45,6 +45,12 @@ class Source:
     topics: tuple[str, ...] = ()
     hub_section: str | None = None  # the group the network's case-study hub lists it under
     linked_from: str | None = None  # the blog section that links to it
+
+
+@dataclass(frozen=True)
+class Source(_SourceFields):
+    """One entry of the manifest. `file` is set when the guide has the source's text."""
+
     file: str | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -66,28 +72,16 @@ class Source:
 
     def info(self, has_text: bool | None = None) -> "SourceInfo":
         """What is shown about this source; `has_text` defaults to whether the manifest names its text."""
-        return SourceInfo(id=self.id, title=self.title, kind=self.kind, url=self.url, organisation=self.organisation,
-                          author=self.author, description=self.description, topics=self.topics,
-                          hub_section=self.hub_section, linked_from=self.linked_from,
-                          has_text=self.has_text if has_text is None else has_text)
+        shared = {f.name: getattr(self, f.name) for f in fields(_SourceFields)}
+        return SourceInfo(**shared, has_text=self.has_text if has_text is None else has_text)
 
 
 @dataclass(frozen=True)
-class SourceInfo:
-    """A source as the guide shows it: its public manifest fields and whether its text has been
-    read (`has_text`: the guide can quote it) or it is known by link only."""
+class SourceInfo(_SourceFields):
+    """A source as the guide shows it: the manifest's fields and whether its text has been read
+    (`has_text`: the guide can quote it) or it is known by link only."""
 
-    id: str
-    title: str
-    kind: str
-    has_text: bool
-    url: str | None = None
-    organisation: str | None = None
-    author: str | None = None
-    description: str | None = None  # our summary, shown labelled as ours (SUMMARY_LABEL), never quoted
-    topics: tuple[str, ...] = ()
-    hub_section: str | None = None
-    linked_from: str | None = None
+    has_text: bool = False
     why: str | None = None  # when offered for a question: why it matches (guide.sources.casestudies)
 
 
