@@ -7,10 +7,11 @@ or refreshes the index (no embedding work when nothing changed).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 import numpy as np
 
@@ -214,12 +215,16 @@ class Guide:
             yield from self.writer.stream(answer, step.started)
             answer.timings["total_ms"] = round((time.perf_counter() - step.started) * 1000, 2)
 
-    def ask_stream(self, question: str, history: list[dict] | None = None,
-                   source: str | None = None) -> Iterator[Draft | Answer]:
+    def ask_stream(self, question: str, history: list[dict] | None = None, source: str | None = None, *,
+                   slot: ContextManager = contextlib.nullcontext()) -> Iterator[Draft | Answer]:
         """Ask, yielding the language model's provisional `Draft`s (unchecked: show them only
-        until the answer comes) and, last, the `Answer` with only checked sentences."""
-        step = self._retrieve(self._resolve(self._start(question, history, source)))
-        answer = self._compose(step)
+        until the answer comes) and, last, the `Answer` with only checked sentences.
+
+        `slot` is held around this process's own work (retrieval, reranking, composing), not
+        while the language model server writes: the web chat passes its answer slots."""
+        with slot:
+            step = self._retrieve(self._resolve(self._start(question, history, source)))
+            answer = self._compose(step)
         yield from self._write(step, answer)
         yield answer
 

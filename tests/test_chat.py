@@ -120,10 +120,15 @@ class StreamingGuide(FakeGuide):
     """A guide that writes its answer in parts (as an LLM does): `ask_stream` yields provisional
     `Draft`s, word by word, then the final `Answer`."""
 
-    def ask_stream(self, question, history=None, source=None):
-        self.calls.append({"question": question, "history": list(history or []), "source": source})
-        final = self.answers.pop(0)
-        final.question = question
+    model_writes = None  # a threading.Event the "model" waits for before its first word, if set
+
+    def ask_stream(self, question, history=None, source=None, *, slot):
+        with slot:  # this process's own work: retrieval and composing
+            self.calls.append({"question": question, "history": list(history or []), "source": source})
+            final = self.answers.pop(0)
+            final.question = question
+        if self.model_writes is not None:
+            self.model_writes.wait(30)  # the model server is writing: no slot held here
         words = "Trust takes time to build [1].".split()
         for n in range(1, len(words) + 1):
             yield Draft(" ".join(words[:n]), final)
@@ -142,6 +147,29 @@ def test_a_guide_that_writes_in_parts_is_streamed_part_by_part(corpus):
     assert "Trust takes\n" in drafts[1] and "Trust takes time to build \\[1\\]." in drafts[-1]
     assert all(status == "pending" for _, status in shown[1:-1])  # a draft is never the finished answer
     assert shown[-1] == (final.to_markdown(), "answered") and session.last_turn.answer is final
+
+
+def test_waiting_for_a_language_model_holds_no_slot(corpus):
+    """With one slot, while the model writes one visitor's answer, another visitor is answered."""
+    guide = StreamingGuide(corpus, [trust_answer(corpus), trust_answer(corpus)])
+    guide.model_writes = threading.Event()
+    chat = Chat(guide, slots=1)
+    first: list = []
+    writing = threading.Thread(target=lambda: first.append(chat.ask(ChatSession(), "How do we keep trust?")))
+    writing.start()
+    second: list = []
+    other = threading.Thread(target=lambda: second.append(chat.ask(ChatSession(), "And trust again?")))
+    while len(guide.calls) < 1:  # the first visitor's retrieval is done; its model is "writing"
+        time.sleep(0.01)
+    other.start()
+    deadline = time.monotonic() + 10
+    while len(guide.calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(guide.calls) == 2  # the second visitor's retrieval ran while the first's model was writing
+    guide.model_writes.set()
+    writing.join(timeout=10)
+    other.join(timeout=10)
+    assert first and first[0].status == "answered" and second and second[0].status == "answered"
 
 
 def test_a_finished_answer_is_marked_finished_when_it_is_sent(corpus):

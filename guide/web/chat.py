@@ -202,22 +202,21 @@ class Chat:
 
     def answer_parts(self, question: str, history: list[dict], source: str | None) -> Iterator["Answer | Draft"]:
         """The answer as it becomes ready: an LLM's provisional `Draft`s, if any, then the final
-        `Answer` (an `Answer` is always the last part). The guide's `ask_stream` when it has one,
-        else `ask`'s single, complete answer. Each step runs while holding an answer slot; the
-        caller sends what was yielded without one."""
-        parts = None
-        while True:
-            with self._slots:
-                if parts is None:
-                    guide = self.current_guide()
-                    stream = getattr(guide, "ask_stream", None)
-                    parts = (stream(question, history=history, source=source) if stream is not None
-                             else iter([guide.ask(question, history=history, source=source)]))
-                try:
-                    part = next(parts)
-                except StopIteration:
-                    return
-            yield part
+        `Answer` (an `Answer` is always the last part).
+
+        An answer slot is held only while this process works: around `ask` for a guide that only
+        has `ask`; a guide with `ask_stream` is given the slot (`slot=`) and holds it around its
+        own retrieval and composing, not while a language model server writes. Parts are sent by
+        the caller without a slot."""
+        with self._slots:
+            guide = self.current_guide()
+            stream = getattr(guide, "ask_stream", None)
+            if stream is None:
+                answer = guide.ask(question, history=history, source=source)
+        if stream is None:
+            yield answer
+            return
+        yield from stream(question, history=history, source=source, slot=self._slots)
 
     def guarded_guide(self) -> "_SlotGuide":
         """The current guide for other callers (the Evaluate tab): every `ask` takes a slot."""
@@ -550,5 +549,6 @@ class _SlotGuide:
         return getattr(self._chat.guide, name)
 
     def ask(self, question, history=None, source=None) -> Answer:
-        with self._chat._slots:
-            return self._chat.current_guide().ask(question, history=history, source=source)
+        for part in self._chat.answer_parts(question, list(history or []), source):
+            pass
+        return part
