@@ -105,8 +105,8 @@ _MARKDOWN = _env(autoescape=False, finalize=_md_finalize)
 _HTML = _env(autoescape=True)
 
 
-def _render(env: Environment, name: str, **context) -> str:
-    return env.get_template(name).render(**context).rstrip("\n")
+def _render(env: Environment, template: str, **context) -> str:
+    return env.get_template(template).render(**context).rstrip("\n")
 
 
 # --- an answer --------------------------------------------------------------------------------
@@ -148,6 +148,14 @@ def about_markdown(title: str, sources: Sequence["SourceInfo"], llm: str | None 
     """`llm`: the language model's name when one writes the short answers (else None)."""
     return _render(_MARKDOWN, "about.md.j2", title=Markup(escape_md(title)), llm=llm,
                    read=[s for s in sources if s.has_text], link_only=[s for s in sources if not s.has_text])
+
+
+def eval_summary_markdown(result: dict, *, name: str, n_questions: int, report_md, rows: Sequence[dict],
+                          failing: Sequence[str]) -> str:
+    """The Evaluate tab's summary of a run: verdict, counts, failing checks, the metrics table."""
+    return _render(_MARKDOWN, "eval_summary.md.j2", name=name, n_questions=n_questions, report_md=str(report_md),
+                   gate=result["gate"], totals=result["totals"], seconds=result["seconds"], rows=rows,
+                   failing=failing) + "\n"
 
 
 # --- the web chat's HTML panels --------------------------------------------------------------------

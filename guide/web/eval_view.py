@@ -113,39 +113,26 @@ def _new_out_dir(out_root: Path | None, stem: str) -> Path:
 
 
 def summary_markdown(result: dict, name: str, n_questions: int, report_md: Path) -> str:
+    """The Evaluate tab's summary (rendered by guide/answer/templates/eval_summary.md.j2)."""
+    from guide.answer.render import eval_summary_markdown
     from guide.evaluation.report import fmt
 
-    t = result["totals"]
-    g = result["gate"]
-    checks = {c["metric"]: c for c in g["checks"]}
-    failing = [c for c in g["checks"] if not c["ok"]]
-    verdict = "Gate passed" if g["passed"] else "Gate failed"
-    lines = [
-        f"### {verdict}: {escape_md(name)}",
-        "",
-        f"{n_questions} questions ({t['answerable']} answerable, {t['unanswerable']} not) · "
-        f"{t['errors']} errors · {result['seconds']} s",
-        "",
-    ]
-    if failing:
-        lines += ["**Failing:** " + "; ".join(_failure(c) for c in failing), ""]
-    lines += ["| metric | value | threshold |", "|---|---:|---:|"]
+    checks = {c["metric"]: c for c in result["gate"]["checks"]}
+    rows = []
     for key, label, digits in SUMMARY_METRICS:
         c = checks.get(key)
-        if c is None:
-            bound = "—"
-        else:
-            bound = ("≥ " if c["kind"] == "min" else "≤ ") + fmt(c["bound"], 2)
-            bound += "" if c["ok"] else " **(fails)**"
-        lines.append(f"| {label} | {fmt(t.get(key), digits)} | {bound} |")
-    lines += ["", f"Full report: {escape_md(str(report_md))} (with report.json and report.png)"]
-    return "\n".join(lines) + "\n"
+        bound = "—" if c is None else ("≥ " if c["kind"] == "min" else "≤ ") + fmt(c["bound"], 2)
+        rows.append({"label": label, "value": fmt(result["totals"].get(key), digits), "bound": bound,
+                     "fails": c is not None and not c["ok"]})
+    failing = [_failure(c) for c in result["gate"]["checks"] if not c["ok"]]
+    return eval_summary_markdown(result, name=name, n_questions=n_questions, report_md=report_md, rows=rows,
+                                 failing=failing)
 
 
 def _failure(c: dict) -> str:
     from guide.evaluation.report import fmt
 
     if c["note"] == "unknown metric":
-        return f"{escape_md(c['metric'])} (unknown metric in the thresholds file)"
+        return f"{c['metric']} (unknown metric in the thresholds file)"
     sign = "≥" if c["kind"] == "min" else "≤"
-    return f"{escape_md(c['metric'])} = {fmt(c['value'])} (needs {sign} {fmt(c['bound'], 2)})"
+    return f"{c['metric']} = {fmt(c['value'])} (needs {sign} {fmt(c['bound'], 2)})"
