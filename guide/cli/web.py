@@ -16,11 +16,10 @@ from guide.settings import Settings
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1, GUIDE_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default 7860, GUIDE_PORT).")
-@click.option("--build-if-missing", is_flag=True, hidden=True)  # the default now; kept so old scripts still run
 @click.option("--no-auth", is_flag=True,
               help="Serve a non-loopback address without sign-in (anyone who can reach it may change the corpus).")
 @pass_settings
-def serve(settings: Settings, host: str | None, port: int | None, build_if_missing: bool, no_auth: bool) -> None:
+def serve(settings: Settings, host: str | None, port: int | None, no_auth: bool) -> None:
     """Start the web chat (on 127.0.0.1:7860 unless told otherwise; never a public share link).
     A first run builds the index.
 
