@@ -26,6 +26,7 @@ from guide.answer.followup import Resolved, resolve
 from guide.search.retrieval import Hit, HybridRetriever, KeywordIndex
 from guide.settings import Settings
 from guide.search.store import BuildReport, Store, fingerprint, open_client
+from guide.search.rerank import make_reranker
 
 FIRST_BUILD_MESSAGE = "no index yet: building it from corpus/ now (the same as `guide ingest`)…"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -67,7 +68,7 @@ def answer_writer(settings: Settings, llm: Any = None) -> AnswerWriter | None:
         llm = make_chat_model(settings)
     if llm is None:
         return None
-    from guide.search.rerank import make_reranker
+
 
     return AnswerWriter(llm, make_reranker(settings), timeout=settings.llm_timeout, secret=settings.llm_api_key)
 
@@ -160,7 +161,7 @@ class Guide:
         composer = Composer(texts, sources, chunks, embedder.embed_documents,
                             threshold=settings.abstain_threshold, answer_threshold=settings.answer_cut,
                             max_quotes=settings.max_quotes,
-                            case_studies=case_studies)
+                            case_studies=case_studies, reranker=make_reranker(settings))
         return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale, case_studies,
                    Store(client, settings.collection_prefix), writer=answer_writer(settings, llm))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from guide.answer.compose import ANSWERED, NOT_COVERED, RELATED, RELATED_QUOTES, Answer, Composer
+from guide.answer.compose import ANSWERED, NOT_COVERED, RELATED, RELATED_QUOTES, Answer, Composer, ScoringConfig
 from guide.answer.render import NOT_AN_ANSWER, sources_panel
 from guide.search.chunking import chunk_document
 from guide.search.retrieval import Hit
@@ -125,3 +125,62 @@ def test_an_answer_has_a_known_status_and_reports_it_in_its_dict():
     d = Answer(question="q", query="q", rewritten=False, status=RELATED, grounding=0.3, message="m",
                reason="weak_support").to_dict()
     assert d["status"] == "related" and d["reason"] == "weak_support" and d["abstained"] is True
+
+
+# --- the cross-encoder, the scoring configuration and the asked-for thing ------------------------
+class PicksReranker:
+    """A hand-built reranker: a high logit for texts containing `favourite`, a low one otherwise."""
+
+    name = "picks"
+
+    def __init__(self, favourite: str):
+        self.favourite = favourite
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def score(self, query, texts):
+        self.calls.append((query, list(texts)))
+        return np.asarray([8.0 if self.favourite in t else -8.0 for t in texts], dtype=np.float32)
+
+
+def test_the_scoring_configuration_is_one_weighted_mean():
+    cfg = ScoringConfig(cosine=3.0, lexical=1.0, rerank=0.0, focus=0.0)
+    assert cfg.evidence(0.8, 0.4) == pytest.approx((3 * 0.8 + 0.4) / 4)
+    assert cfg.evidence(0.8, 0.4, logit=5.0) == cfg.evidence(0.8, 0.4)  # no cross-encoder weight: no effect
+    ce = ScoringConfig(cosine=1.0, lexical=0.0, rerank=1.0, rerank_scale=1.0)
+    assert ce.evidence(0.5, 0.0, logit=0.0) == pytest.approx((0.5 + 0.5) / 2)
+    assert ce.evidence(0.5, 0.0, reranked=True) == pytest.approx(0.5 / 2)  # not scored: counts 0
+    assert ce.evidence(0.5, 0.0) == 0.5  # no cross-encoder in this answer: left out
+    assert ce.answerability(0.4, None) == 0.4  # without a focus score: the grounding
+    assert ScoringConfig(focus=0.5, rerank_scale=1.0).answerability(0.4, 0.0) == pytest.approx(0.45)
+
+
+def test_quote_choice_follows_the_cross_encoder(doc):
+    plain = ask(composer(doc, answer_threshold=0.0), "volunteers")
+    assert plain.quotes[0].text.startswith("Volunteers stay")  # cosine alone: the shorter matching sentence
+    comp = composer(doc, answer_threshold=0.0)
+    comp.reranker = PicksReranker("bus fare")
+    comp.scoring = ScoringConfig(rerank=4.0, focus=0.0)
+    a = ask(comp, "volunteers")
+    assert a.status == ANSWERED and "bus fare" in a.quotes[0].text
+    assert comp.reranker.calls and len(comp.reranker.calls[0][1]) <= comp.scoring.rerank_top
+
+
+def test_the_question_focus_is_scored_without_its_topic_words(doc):
+    comp = composer(doc, answer_threshold=0.5)
+    comp.reranker = PicksReranker("never in any sentence")
+    comp.scoring = ScoringConfig(rerank=0.0, focus=1.0)  # answerability = the focus score alone
+    a = ask(comp, "how do we keep volunteers? they feel valued when?")
+    assert a.status == RELATED and a.reason == "weak_support"
+    assert a.signals["focus_logit"] == -8.0 and a.signals["answerability"] < 0.5
+    focus_query = comp.reranker.calls[-1][0]
+    assert "volunteers" not in focus_query.lower()  # "volunteer" is this corpus's central term
+
+
+def test_a_comparison_the_quotes_do_not_make_is_related(doc):
+    a = ask(composer(doc, answer_threshold=0.0), "what's the difference between volunteers and rotas?")
+    assert a.status == RELATED and a.reason == "focus_unsupported" and len(a.quotes) <= RELATED_QUOTES
+
+
+def test_a_resource_the_quotes_do_not_name_is_related(doc):
+    a = ask(composer(doc, answer_threshold=0.0), "is there a template for thanking volunteers?")
+    assert a.status == RELATED and a.reason == "focus_unsupported"

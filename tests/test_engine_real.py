@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guide.evaluation.calibration import calibrate_threshold
+from guide.evaluation.calibration import calibrate_thresholds
 from guide.errors import QuestionError
 from guide.evaluation.questions import load_questions
 from guide.answer.quotes import normalise
@@ -57,19 +57,12 @@ def test_abstains_on_90_percent_of_unanswerable_questions(dev_answers):
             assert 1 <= len(a.quotes) <= 2 and "closest" in a.message
 
 
-def test_default_threshold_is_the_calibrated_one(real_guide):
-    result = calibrate_threshold(real_guide, real_guide.settings.calibration_sets)
-    assert abs(result["threshold"] - real_guide.settings.abstain_threshold) <= 0.02, result
-    assert result["at_current"] >= result["balanced_accuracy"] - 0.02, result  # the default is (near-)optimal
-
-
-def test_best_threshold_is_the_midpoint_of_the_best_cut():
-    from guide.evaluation.calibration import best_threshold
-
-    rows = [{"answerable": True, "score": s} for s in (0.5, 0.6, 0.7)] + [
-        {"answerable": False, "score": s} for s in (0.1, 0.3, 0.55)]
-    r = best_threshold(rows)
-    assert r["interval"] == [0.3, 0.5] and r["threshold"] == 0.4 and r["abstained"] == 2 / 3
+def test_default_thresholds_are_the_calibrated_ones(real_guide):
+    result = calibrate_thresholds(real_guide, real_guide.settings.calibration_sets)
+    assert abs(result["abstain_threshold"] - real_guide.settings.abstain_threshold) <= 0.02, result
+    assert abs(result["answer_threshold"] - real_guide.settings.answer_cut) <= 0.02, result
+    cur = result["current"]  # the defaults keep the calibration's promises on the tuning sets
+    assert cur["false_not_covered_rate"] <= 0.05 and cur["answered_share"] >= 0.75, result
 
 
 def test_answer_links_each_quote_to_the_passage(real_guide):

@@ -19,6 +19,7 @@ from guide.search.chunking import Chunk, Span
 from guide.answer import render
 from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Source, SourceInfo
+from guide.answer.focus import asked_for, focus_text, supports, topic_terms
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names
 from guide.answer.quotes import Quote, make_quote, passage_link
 from guide.answer.support import Sentence
@@ -41,8 +42,10 @@ BLOG_RELATED_MESSAGE = "The blog doesn't answer this directly. The closest it sa
 # answered     the quotes answer the question.
 # related      the sources touch the topic but do not answer the question: the answer says so
 #              first and shows at most RELATED_QUOTES nearest passages (verbatim and verified,
-#              labelled as not an answer). reason: weak_support | answer_type
-# not_covered  nothing close enough to quote. reason: low_grounding | not_mentioned | answer_type
+#              labelled as not an answer). reason: weak_support (answerability below the
+#              answer threshold) | answer_type | focus_unsupported (no quote shows the comparison
+#              or resource asked for, guide/answer/focus.py) | llm_judge (guide/answer/llm.py)
+# not_covered  nothing close enough to quote. reason: low_grounding | not_mentioned
 #              | unverified
 # Other modules may add reasons (e.g. an LLM judge moving an answer to related); `reason` is
 # None only for `answered`.
@@ -50,6 +53,61 @@ ANSWERED, RELATED, NOT_COVERED = "answered", "related", "not_covered"
 STATUSES = (ANSWERED, RELATED, NOT_COVERED)
 RELATED_QUOTES = 2
 TYPE_WORDS = {"number": "figures or amounts", "date": "dates", "contact": "contact details"}
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Every weight the composer uses, in one place (set on tuning data only: evals/dev.jsonl,
+    evals/hard.jsonl, evals/practitioner_tune.jsonl; see docs/decisions.md, issue 8).
+
+    A candidate sentence's *evidence* (how well it answers the question) is the weighted mean
+        (cosine * MiniLM cosine + lexical * IDF-weighted share of the question's words
+         + rerank * sigmoid(cross-encoder logit / rerank_scale)) / (cosine + lexical + rerank)
+    plus the intent adjustments below. With a reranker, a candidate it did not score counts 0 in
+    the cross-encoder term; without one, that term is left out (weight and all);
+    its *score* (quote order) adds `retrieval_rank / (1 + passage rank)` to break near-ties.
+    `grounding` is the best evidence; the two thresholds (Settings) cut it into the states.
+    """
+
+    cosine: float = 0.75
+    lexical: float = 0.25
+    rerank: float = 2.0  # weight of the cross-encoder's sigmoid score (no effect without a reranker)
+    rerank_scale: float = 4.0  # logits are divided by this before the sigmoid
+    rerank_top: int = 12  # candidates (by the cheap score) the cross-encoder scores
+    summary_opening: float = 0.3  # "summarise the blog": each source's opening passage
+    author: float = 0.3  # "who wrote it": a sentence naming the source's author
+    key_questions_asked: float = 0.15  # reflection questions, when questions are asked for
+    key_questions_not_asked: float = -0.08
+    reading_asked: float = 0.25  # reading lines, when reading is asked for
+    reading_not_asked: float = -0.08
+    retrieval_rank: float = 0.05  # tie-break by the passage's retrieval rank (not evidence)
+    quote_margin: float = 0.2  # a further quote must score within this of the best one
+    # Answerability (answered vs related) = (1 - focus) * grounding
+    #   + focus * sigmoid(cross-encoder logit of the question's focus / rerank_scale), where the
+    # focus is the question without its topic words (guide/answer/focus.py), scored against the
+    # best `focus_top` candidates. Without a reranker, answerability = grounding.
+    focus: float = 0.5
+    focus_top: int = 4
+
+    def answerability(self, grounding: float, focus_logit: float | None) -> float:
+        if focus_logit is None or not self.focus:
+            return grounding
+        return (1 - self.focus) * grounding + self.focus * float(_sigmoid(focus_logit / self.rerank_scale))
+
+    def evidence(self, cos: float, lexical: float, logit: float | None = None, *, reranked: bool = False) -> float:
+        """The weighted mean of the relevance signals (see above). `reranked`: a cross-encoder
+        takes part in this answer (so a missing `logit` counts 0, not "left out")."""
+        if not (reranked or logit is not None) or not self.rerank:
+            return (self.cosine * cos + self.lexical * lexical) / (self.cosine + self.lexical)
+        ce = 0.0 if logit is None else self.rerank * float(_sigmoid(logit / self.rerank_scale))
+        return (self.cosine * cos + self.lexical * lexical + ce) / (self.cosine + self.lexical + self.rerank)
+
+
+DEFAULT_SCORING = ScoringConfig()
+
+
+def _sigmoid(x: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 @dataclass
@@ -76,6 +134,8 @@ class Answer:
     source_filter: str | None = None
     support: float | None = None  # for a rewritten follow-up: how well its own topic is supported
     reason: str | None = None  # why it is not `answered` (see the states above); None when answered
+    # the answerability signals behind the status (grounding, focus_logit, answerability, ...)
+    signals: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     # With a language model (guide/answer/llm.py): the sentences it wrote that passed the support
     # check (guide/answer/support.py), and what happened (written, removed, fallback, notice).
@@ -135,6 +195,7 @@ class Candidate:
     evidence: float = 0.0  # how well this sentence answers the question (grounding)
     cos: float = 0.0
     lexical: float = 0.0
+    rerank: float | None = None  # cross-encoder logit, when it was scored
 
 
 class Composer:
@@ -151,6 +212,8 @@ class Composer:
         answer_threshold: float | None = None,
         max_quotes: int = 4,
         case_studies: "CaseStudyMatcher | None" = None,
+        reranker=None,
+        scoring: ScoringConfig = DEFAULT_SCORING,
     ):
         self.case_studies = case_studies  # matches questions to case studies by meaning
         self.texts = texts  # source id -> stored text (quotes are verified against these)
@@ -160,6 +223,8 @@ class Composer:
         # below it (and at or above `threshold`): related. None = the same as `threshold` (two states).
         self._answer_threshold = answer_threshold
         self.max_quotes = max_quotes
+        self.reranker = reranker  # guide.search.rerank.Reranker, or None (no cross-encoder term)
+        self.scoring = scoring
         self._all_text = haystack(list(texts.values()))
         self.section_index: dict[tuple[str, str], list[Chunk]] = {}
         self.openings: dict[str, Chunk] = {}  # each source's first passage
@@ -176,6 +241,8 @@ class Composer:
         # Inverse document frequency over sentences: a word every sentence has (co-production,
         # here) says little; a word no sentence has counts fully against the match.
         self._df, self._n = df, n
+        self.topic = topic_terms(set(content_terms(ch.span_text(sp.start, sp.end))) for ch in chunks
+                                 for sp in ch.sentences)
 
     @property
     def answer_threshold(self) -> float:
@@ -218,26 +285,43 @@ class Composer:
         author = bool(AUTHOR_INTENT.search(question))
         ranks = {h.chunk.id: r for r, h in enumerate(hits)}
         q_weight = sum(self._idf(t) for t in q_terms)
+        w = self.scoring
+        reranked = self.reranker is not None and w.rerank > 0
         for c, s in zip(cands, cos):
             terms = set(content_terms(c.text))
             c.cos = float(s)
             c.lexical = sum(self._idf(t) for t in q_terms & terms) / q_weight if q_weight else 0.0
-            c.evidence = 0.75 * c.cos + 0.25 * c.lexical
+            c.evidence = w.evidence(c.cos, c.lexical, reranked=reranked)
             if summary and c.chunk.id == getattr(self.openings.get(c.chunk.source_id), "id", None):
-                c.evidence += 0.3
+                c.evidence += w.summary_opening
             src = self.sources.get(c.chunk.source_id)
             if author and src is not None and src.author and src.author in c.text:
-                c.evidence += 0.3
+                c.evidence += w.author
             # Reflection questions and reading lines are offered in their own panels; they are
             # evidence only when that is what was asked for.
             if c.chunk.kind == "key_questions":
-                c.evidence += 0.15 if asks_q else -0.08
+                c.evidence += w.key_questions_asked if asks_q else w.key_questions_not_asked
             if c.chunk.kind == "more_reading":
-                c.evidence += 0.25 if asks_r else -0.08
+                c.evidence += w.reading_asked if asks_r else w.reading_not_asked
             # The passage's retrieval rank orders near-ties; it is not evidence of an answer.
-            c.score = c.evidence + 0.05 / (1 + ranks[c.chunk.id])
+            c.score = c.evidence + w.retrieval_rank / (1 + ranks[c.chunk.id])
         cands.sort(key=lambda c: -c.score)
+        if reranked:
+            self._rerank(cands, query)
         return cands
+
+    def _rerank(self, cands: list[Candidate], query: str) -> None:
+        """The cross-encoder scores the best `rerank_top` candidates; its sigmoid score joins their
+        evidence. Candidates it did not score keep their cheap evidence (they ranked below)."""
+        w = self.scoring
+        top = cands[: w.rerank_top]
+        logits = np.asarray(self.reranker.score(query, [c.text for c in top]), dtype=np.float32)
+        for c, z in zip(top, logits):
+            c.rerank = float(z)
+            gain = w.evidence(c.cos, c.lexical, c.rerank) - w.evidence(c.cos, c.lexical, reranked=True)
+            c.evidence += gain
+            c.score += gain
+        cands.sort(key=lambda c: -c.score)
 
     @staticmethod
     def grounding(cands: Sequence[Candidate]) -> float:
@@ -265,9 +349,14 @@ class Composer:
         if rewritten and own_terms and own_vec is not None and cands:
             # A follow-up that brings its own topic must be supported on that topic too.
             support = self._own_support(cands, own_vec, own_terms)
+        score = grounding if support is None else min(grounding, support)
+        focus_logit = self._focus_logit(query, cands)
+        answerability = self.scoring.answerability(score, focus_logit)
+        signals = {"grounding": round(grounding, 4), "support": support, "focus_logit": focus_logit,
+                   "answerability": round(answerability, 4), "best_rerank": max(
+                       (c.rerank for c in cands if c.rerank is not None), default=None)}
         base = dict(question=question, query=query, rewritten=rewritten, source_filter=source_filter, support=support,
-                    grounding=grounding)
-        score = grounding if support is None else min(grounding, support)  # the answerability score
+                    grounding=grounding, signals=signals)
 
         def not_covered(reason: str, message: str = ABSTAIN_MESSAGE) -> Answer:
             return Answer(**base, status=NOT_COVERED, message=message, reason=reason,
@@ -278,7 +367,7 @@ class Composer:
                                f"The sources I have read don't cover that: they never mention {_join(missing)}.")
         if score < self.threshold:
             return not_covered("low_grounding")
-        reason = "weak_support" if score < self.answer_threshold else None
+        reason = "weak_support" if answerability < self.answer_threshold else None
         if kind is not None:
             fitting = [c for c in cands if fits_type(kind, c.text)]
             if not fitting or max(c.evidence for c in fitting) < self.threshold:
@@ -289,6 +378,10 @@ class Composer:
         if reason is not None:
             return self._related(base, cands, hits, question, reason)
         chosen = self._select(cands)
+        focus = asked_for(question, self.topic)
+        if focus is not None and not any(supports(focus, c.text) for c in chosen):
+            # the topic is there, but not the comparison or the resource asked for
+            return self._related(base, cands, hits, question, "focus_unsupported")
         quotes = self._quotes(chosen)
         if not quotes:  # nothing verified: say so rather than show unverified text
             return not_covered("unverified")
@@ -298,6 +391,14 @@ class Composer:
         return Answer(**base, status=ANSWERED, message="", quotes=quotes, key_questions=key_qs,
                       further_reading=reading,
                       unread_sources=[s for s in self._unread(question) if s.id not in offered])
+
+    def _focus_logit(self, query: str, cands: Sequence[Candidate]) -> float | None:
+        """The cross-encoder's best logit for the question's focus (its topic words removed)."""
+        w = self.scoring
+        if self.reranker is None or not w.focus or not cands:
+            return None
+        texts = [c.text for c in cands[: w.focus_top]]
+        return round(float(np.max(self.reranker.score(focus_text(query, self.topic), texts))), 4)
 
     def _related(self, base: dict, cands: list[Candidate], hits: Sequence[Hit], question: str, reason: str) -> Answer:
         """The sources touch the topic but do not answer: at most RELATED_QUOTES nearest passages,
@@ -326,14 +427,15 @@ class Composer:
         best = 0.0
         for c, v in zip(cands[:12], vecs):
             lex = len(set(own_terms) & set(content_terms(c.text))) / len(set(own_terms))
-            best = max(best, 0.75 * float(v @ own_vec) + 0.25 * lex)
+            best = max(best, self.scoring.evidence(float(v @ own_vec), lex, c.rerank,
+                                                   reranked=self.reranker is not None))
         return best
 
     def _select(self, cands: list[Candidate]) -> list[Candidate]:
         best = cands[0].score
         chosen: list[Candidate] = []
         for c in cands:
-            if len(chosen) >= self.max_quotes or c.evidence < self.threshold or c.score < best - 0.16:
+            if len(chosen) >= self.max_quotes or c.evidence < self.threshold or c.score < best - self.scoring.quote_margin:
                 break
             if c.chunk.kind == "more_reading" and chosen:
                 continue  # reading lines are offered as further reading, not as evidence

@@ -16,7 +16,7 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d{4}")
 _NOT_NAMES = frozenset("I I'm I've I'd I'll OK Ok".split())
 
 NUMBER_Q = re.compile(
-    r"\bhow (?:much|many)\b|\b(?:hourly|daily|weekly) rate\b|\brates?\b.*\b(?:pay|paying|per)\b|\bper (?:hour|session|day)\b"
+    r"\bhow (?:much|many|old)\b|\bwhat age\b|\bage limit\b|\b(?:hourly|daily|weekly) rate\b|\brates?\b.*\b(?:pay|paying|per)\b|\bper (?:hour|session|day)\b"
     r"|\b(?:cost|price|salary|budget figure|percentage)\b|£|\$", re.I)
 DATE_Q = re.compile(r"\b(?:dates?|deadline|what day|which day|what year|which year|what time)\b", re.I)
 CONTACT_Q = re.compile(r"\b(?:phone|telephone|e-?mail|contact details|postal address|postcode)\b", re.I)
@@ -42,6 +42,20 @@ def named_terms(question: str) -> list[str]:
     return [n for n in names if n]
 
 
+_PHRASE = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:(?:of|to|for|and|the|on|in)\s+)?[A-Z][\w'’-]*)+")
+
+
+def named_phrases(question: str) -> list[str]:
+    """Runs of capitalised words in mid-sentence ("the Scottish Approach to Service Design"):
+    a name the sources must mention as a whole, not word by word."""
+    out: list[str] = []
+    for part in _SENT_SPLIT.split(question):
+        for m in _PHRASE.finditer(part):
+            if m.start() > 0 and part[: m.start()].strip():
+                out.append(m.group(0))
+    return out
+
+
 def haystack(source_texts: list[str]) -> str:
     """All read text, lower-cased once, for `missing_names` (build it when the texts load)."""
     return "\n".join(source_texts).lower()
@@ -49,7 +63,11 @@ def haystack(source_texts: list[str]) -> str:
 
 def missing_names(question: str, all_text: str) -> list[str]:
     """Named things in the question that the read sources (`haystack(...)`) never mention."""
-    return [n for n in named_terms(question) if n.lower() not in all_text]
+    missing = [n for n in named_terms(question) if n.lower() not in all_text]
+    spaced = " ".join(all_text.split())
+    missing += [p for p in named_phrases(question) if " ".join(p.lower().split()) not in spaced
+                and not any(n in p for n in missing)]
+    return missing
 
 
 def answer_type(question: str) -> str | None:

@@ -123,14 +123,15 @@ def sources(settings: Settings, as_json: bool) -> None:
 
 @main.command()
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False), multiple=True,
-              help="Question files (default: evals/dev.jsonl and evals/hard.jsonl).")
+              help="Question files (default: the tuning sets evals/dev.jsonl, hard.jsonl, practitioner_tune.jsonl).")
 @pass_settings
 def calibrate(settings: Settings, questions: tuple[str, ...]) -> None:
-    """Suggest the abstention threshold from question sets (maximum balanced accuracy)."""
-    from guide.evaluation.calibration import calibrate_threshold
+    """Suggest both thresholds of the answer states from tuning question sets: not covered below
+    GUIDE_ABSTAIN_THRESHOLD, related below GUIDE_ANSWER_THRESHOLD, answered from it."""
+    from guide.evaluation.calibration import calibrate_thresholds
 
     paths = [Path(q) for q in questions] or settings.calibration_sets
-    result = calibrate_threshold(open_guide(settings), paths)
+    result = calibrate_thresholds(open_guide(settings), paths)
     click.echo(json.dumps(result, indent=2))
 
 

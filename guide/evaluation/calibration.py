@@ -1,8 +1,20 @@
-"""Calibrating the abstention threshold on question sets.
+"""Calibrating the two thresholds of the answer states on tuning question sets.
 
-For every question the grounding score is computed once with abstention disabled; the
-threshold is then chosen to maximise balanced accuracy (answer the answerable, abstain on
-the rest), as the midpoint between the two scores either side of the best cut.
+Every question is asked once with both thresholds disabled, recording its two scores:
+`grounding` (the best evidence, or the follow-up's own support if lower) and `answerability`
+(guide/answer/compose.py `ScoringConfig.answerability`). Rules that no threshold changes (a name
+the sources never mention -> not_covered; an answer type, comparison or resource they do not
+give -> at best related) are kept as they are. Then, pure functions choose:
+
+1. the **not-covered threshold** (`GUIDE_ABSTAIN_THRESHOLD`, on grounding): the highest cut that
+   declines at most `max_false_not_covered` of the answerable questions (a wrong "not covered"
+   hides an answer the sources have);
+2. the **answer threshold** (`GUIDE_ANSWER_THRESHOLD`, on answerability): the cut that answers
+   the fewest unanswerable questions while keeping at least `min_answered_share` of the answerable
+   ones fully answered (a hedge costs the user too). Ties go to the higher answered share.
+
+Each threshold is the midpoint between the two scores either side of its cut. The tuning sets
+are `Settings.calibration_sets` (dev, hard, practitioner_tune); held-out sets are never used.
 """
 
 from __future__ import annotations
@@ -11,62 +23,89 @@ from pathlib import Path
 
 from guide.evaluation.questions import load_questions
 
-# The sets calibrated on are `Settings.calibration_sets` (dev + hard; never the held-out set).
-RULES = ("not_mentioned", "answer_type")  # abstentions that no threshold changes
+NOT_COVERED_RULES = ("not_mentioned",)  # not_covered whatever the thresholds
+RELATED_RULES = ("answer_type", "focus_unsupported")  # at best related whatever the thresholds
+
+MAX_FALSE_NOT_COVERED = 0.05
+MIN_ANSWERED_SHARE = 0.75  # the held-out target is 0.70: keep a margin
 
 
 def score_questions(guide, path: Path) -> list[dict]:
-    """One row per question: answerable, and the score the threshold is compared with.
-
-    A question a rule abstains on (a named thing the sources never mention, an answer type
-    they cannot give) scores -1: it abstains whatever the threshold."""
+    """One row per question: answerable, grounding, answerability and any rule that fixed its state."""
     rows = []
-    saved = guide.composer.threshold
-    guide.composer.threshold = -1.0  # never abstain on the score while measuring
+    comp = guide.composer
+    saved = comp.threshold, comp.answer_threshold
+    comp.threshold, comp.answer_threshold = -1.0, -1.0  # measure without either cut
     try:
         for q in load_questions(path):
             a = guide.ask(q.question, history=list(q.history))
-            score = a.grounding if a.support is None else min(a.grounding, a.support)
-            if a.abstained and a.reason in RULES:
-                score = -1.0
-            rows.append({"id": q.id, "answerable": q.answerable, "score": score})
+            rule = a.reason if a.reason in NOT_COVERED_RULES + RELATED_RULES else None
+            grounding = a.grounding if a.support is None else min(a.grounding, a.support)
+            rows.append({"id": q.id, "answerable": q.answerable, "grounding": grounding,
+                         "answerability": a.signals.get("answerability", grounding), "rule": rule})
     finally:
-        guide.composer.threshold = saved
+        comp.threshold, comp.answer_threshold = saved
     return rows
 
 
-def balanced_accuracy(rows: list[dict], threshold: float) -> float:
-    """Pure: mean of the answered rate (answerable) and the abstained rate (unanswerable)."""
-    pos = [r["score"] for r in rows if r["answerable"]]
-    neg = [r["score"] for r in rows if not r["answerable"]]
-    if not pos or not neg:
+def _cuts(values: list[float]) -> list[float]:
+    v = sorted(set(values))
+    return [v[0] - 0.01] + [(a + b) / 2 for a, b in zip(v, v[1:])] + [v[-1] + 0.01]
+
+
+def states(rows: list[dict], not_covered_below: float, answered_from: float) -> list[str]:
+    """Pure: the state each row gets under the two thresholds."""
+    out = []
+    for r in rows:
+        if r.get("rule") in NOT_COVERED_RULES or r["grounding"] < not_covered_below:
+            out.append("not_covered")
+        elif r.get("rule") in RELATED_RULES or r["answerability"] < answered_from:
+            out.append("related")
+        else:
+            out.append("answered")
+    return out
+
+
+def rates(rows: list[dict], not_covered_below: float, answered_from: float) -> dict[str, float]:
+    """Pure: false not-covered, answered share (answerable) and misleading rate (unanswerable)."""
+    st = states(rows, not_covered_below, answered_from)
+    ans = [s for s, r in zip(st, rows) if r["answerable"]]
+    unans = [s for s, r in zip(st, rows) if not r["answerable"]]
+    if not ans or not unans:
         raise ValueError("calibration needs both answerable and unanswerable questions")
-    return (sum(s >= threshold for s in pos) / len(pos) + sum(s < threshold for s in neg) / len(neg)) / 2
+    return {"false_not_covered_rate": ans.count("not_covered") / len(ans),
+            "answered_share": ans.count("answered") / len(ans),
+            "misleading_rate": unans.count("answered") / len(unans),
+            "not_covered_unanswerable": unans.count("not_covered") / len(unans)}
 
 
-def best_threshold(rows: list[dict]) -> dict:
-    """Pure: the threshold maximising balanced accuracy over (answerable, score) rows."""
-    scores = sorted({r["score"] for r in rows})
-    cuts = [scores[0] - 0.01] + [(a + b) / 2 for a, b in zip(scores, scores[1:])] + [scores[-1] + 0.01]
-    best_t = max(cuts, key=lambda t: balanced_accuracy(rows, t))
-    lo = max((s for s in scores if s < best_t), default=best_t)
-    hi = min((s for s in scores if s >= best_t), default=best_t)
-    pos = [r for r in rows if r["answerable"]]
-    neg = [r for r in rows if not r["answerable"]]
-    return {
-        "threshold": round(best_t, 4),
-        "balanced_accuracy": balanced_accuracy(rows, best_t),
-        "answered": sum(r["score"] >= best_t for r in pos) / len(pos),
-        "abstained": sum(r["score"] < best_t for r in neg) / len(neg),
-        "interval": [round(lo, 4), round(hi, 4)],
-    }
+def best_thresholds(rows: list[dict], *, max_false_not_covered: float = MAX_FALSE_NOT_COVERED,
+                    min_answered_share: float = MIN_ANSWERED_SHARE) -> dict:
+    """Pure: the two thresholds (see the module's docstring) and the rates they give on `rows`."""
+    free = [r for r in rows if r.get("rule") not in NOT_COVERED_RULES]
+    nc_cuts = [t for t in _cuts([r["grounding"] for r in free])
+               if rates(rows, t, -99.0)["false_not_covered_rate"] <= max_false_not_covered + 1e-12]
+    not_covered_below = max(nc_cuts) if nc_cuts else min(r["grounding"] for r in free) - 0.01
+    best = None
+    for t in _cuts([r["answerability"] for r in free]):
+        m = rates(rows, not_covered_below, t)
+        if m["answered_share"] < min_answered_share - 1e-12:
+            continue
+        key = (m["misleading_rate"], -m["answered_share"])
+        if best is None or key < best[0]:
+            best = (key, t)
+    answered_from = best[1] if best else not_covered_below
+    return {"abstain_threshold": round(not_covered_below, 4), "answer_threshold": round(answered_from, 4),
+            **rates(rows, not_covered_below, answered_from)}
 
 
-def calibrate_threshold(guide, paths: Path | list[Path]) -> dict:
+def calibrate_thresholds(guide, paths: Path | list[Path], **bounds) -> dict:
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     rows = [r for p in paths for r in score_questions(guide, p)]
-    result = best_threshold(rows)
+    result = best_thresholds(rows, **bounds)
+    s = guide.settings
     result["questions"] = len(rows)
-    result["current"] = guide.settings.abstain_threshold
-    result["at_current"] = balanced_accuracy(rows, guide.settings.abstain_threshold)
+    result["sets"] = [str(p) for p in paths]
+    result["current"] = {"abstain_threshold": s.abstain_threshold, "answer_threshold": s.answer_cut,
+                         **rates(rows, s.abstain_threshold, s.answer_cut)}
     return result
