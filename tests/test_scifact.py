@@ -88,8 +88,8 @@ def test_benchmark_command_on_a_slice_writes_its_report(tmp_path, monkeypatch):
     monkeypatch.setenv("GUIDE_SCIFACT_DIR", str(SCIFACT_DIR))  # the data the mark found
     monkeypatch.setenv("GUIDE_RERANKER", "fake")
     out = tmp_path / "bench"
-    result = CliRunner().invoke(main, ["eval", "--benchmark", "scifact", "--limit", "8", "--no-progress",
-                                       "--out", str(out)], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["eval", "--benchmark", "scifact", "--limit", "8", "--rerank-claims", "5",
+                                       "--no-progress", "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output + result.stderr
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["kind"] == "scifact" and not report["full"] and report["data"]["claims"] == 8
@@ -98,6 +98,10 @@ def test_benchmark_command_on_a_slice_writes_its_report(tmp_path, monkeypatch):
     assert "not comparable" in md and "0.665" in md and "0.6451" in md
     assert "| hybrid_rerank |" in md and "0.688" in md and "Evidence sentences" in md
     assert report["setup"]["reranker"] == "fake (word overlap)"
+    # reranked: a fixed-seed sample of 5 claims, compared with the hybrid on the same 5
+    assert report["setup"]["rerank_claims"] == 5 and "sample of 5 of the 8 claims" in md
+    rr = report["retrieval"]["paired_bootstrap"]["hybrid_rerank_vs_hybrid"]["ndcg_at_10"]
+    assert rr["wins"] + rr["losses"] + rr["ties"] == 5
     assert (out / "report.png").read_bytes().startswith(PNG_MAGIC)
 
 

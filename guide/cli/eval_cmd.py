@@ -29,13 +29,16 @@ EXIT_GATE = 1  # a metric fell below (or above) its threshold
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="SciFact: a fixed-seed slice of this many claims, their abstracts and some distractors.")
 @click.option("--seed", type=int, default=13, show_default=True, help="SciFact: seed of the slice and the bootstrap.")
+@click.option("--rerank-claims", type=click.IntRange(min=1), default=None,
+              help="SciFact: rerank only a fixed-seed sample of this many claims (the cross-encoder is the slow part; "
+                   "the rest of the run covers every claim). Default: every claim.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--llm", "use_llm", is_flag=True,
               help="Also measure the language model at GUIDE_LLM_URL: supported sentences, removals, fallbacks, "
                    "time to first token and latency. Without it the run is extractive even if GUIDE_LLM_URL is set.")
 @pass_settings
 def eval_command(settings: Settings, questions, out, compare_with, thresholds, no_gate, benchmark, full, limit, seed,
-                 no_progress, use_llm) -> None:
+                 no_progress, use_llm, rerank_claims) -> None:
     """Run answer-quality evals: question sets through the guide's ask path (the web chat's),
     or the SciFact benchmark. Writes JSON, Markdown and a chart; exit 1 when the gate fails."""
     from guide.evaluation.evaluate import compare, evaluate, gate, load_thresholds
@@ -55,14 +58,15 @@ def eval_command(settings: Settings, questions, out, compare_with, thresholds, n
             raise click.UsageError("--questions and --benchmark are separate runs; give one of them.")
         from guide.evaluation.scifact import headline, run_benchmark
 
-        result = run_benchmark(settings, limit=None if full else limit, seed=seed, progress=progress)
+        result = run_benchmark(settings, limit=None if full else limit, seed=seed, progress=progress,
+                               rerank_claims=rerank_claims)
         totals = headline(result)
         section = "scifact"
         # Published-number thresholds only mean something on the full set.
         check = not no_gate and result["full"] and thresholds_path.exists()
     else:
-        if full or limit:
-            raise click.UsageError("--full and --limit apply to --benchmark scifact.")
+        if full or limit or rerank_claims:
+            raise click.UsageError("--full, --limit and --rerank-claims apply to --benchmark scifact.")
         if use_llm and not settings.llm_url:
             from guide.errors import SettingsError
 

@@ -189,6 +189,12 @@ def scifact_markdown(r: dict) -> str:
     if rr:
         ms, ce = rr["ms_per_claim"], rr["cross_encoder_order_only"]
         cached = "" if rr.get("pairs_scored") is None else f"; {rr['pairs_scored']:,} pairs scored in this run, the rest read from the score cache"
+        if rr["claims"] < d["claims"]:
+            h = rr["hybrid_same_claims"]
+            lines += ["", f"**hybrid_rerank is measured on a fixed-seed sample of {rr['claims']} of the {d['claims']} claims** "
+                          f"(`--rerank-claims`); on the same claims the hybrid has nDCG@10 {fmt(h['ndcg_at_10'])}, "
+                          f"recall@10 {fmt(h['recall_at_10'])}, MRR@10 {fmt(h['mrr_at_10'])} (the paired bootstrap "
+                          f"below compares them on those claims)."]
         lines += ["", f"hybrid_rerank: `{rr['model']}` scores the hybrid top {rr['depth']} (title + abstract, 512 tokens "
                       f"at most); {rr['fusion']}; below the top {rr['depth']} the hybrid order stands. "
                       f"{fmt(ms['p50'], 0)} ms per claim (median, max {fmt(ms['max'], 0)}{cached}).",

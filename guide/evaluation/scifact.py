@@ -377,10 +377,12 @@ RETRIEVAL_METRICS = ("ndcg_at_10", "recall_at_10", "recall_at_100", "mrr_at_10")
 
 
 def retrieval_tier(ix: BenchIndex, *, progress: bool = True, seed: int = 0, exact: bool = True,
-                   reranker=None, rerank_depth: int = RERANK_DEPTH) -> dict:
+                   reranker=None, rerank_depth: int = RERANK_DEPTH, rerank_claims: int | None = None) -> dict:
     """BM25, dense and hybrid rankings of every claim; with a reranker, also the hybrid top
     `rerank_depth` re-ordered by RRF of BM25, dense and the reranker (RERANKED, timed per
-    claim) and, as a diagnostic, by the reranker alone."""
+    claim) and, as a diagnostic, by the reranker alone. `rerank_claims` = rerank only a
+    fixed-seed sample of that many claims (the cross-encoder is the slow part); RERANKED is
+    then compared with the hybrid on the same claims."""
     from tqdm import tqdm
 
     modes = MODES + ((RERANKED,) if reranker is not None else ())
@@ -389,17 +391,24 @@ def retrieval_tier(ix: BenchIndex, *, progress: bool = True, seed: int = 0, exac
     rerank_ms: list[float] = []
     ce_only_rows: list[dict] = []
     scored0 = getattr(reranker, "misses", None)
+    claims = ix.data.claims
+    sample = ({c.id for c in random.Random(seed).sample(claims, rerank_claims)}
+              if rerank_claims is not None and rerank_claims < len(claims) else {c.id for c in claims})
+    hybrid_same: list[dict] = []  # the hybrid on the reranked claims, for the paired comparison
     rows: list[dict] = []
     exact_rank = exact_dense_rankings(ix) if exact else None
     exact_rows: list[dict] = []
     standard = ix.retriever.model_copy(update={"keyword": standard_keyword_index(ix.chunks)}) if exact else None
     standard_rows: list[dict] = []
-    for c in tqdm(ix.data.claims, desc=f"retrieval ({len(modes)} rankers)", unit="claim", disable=not progress,
+    for c in tqdm(claims, desc=f"retrieval ({len(modes)} rankers)", unit="claim", disable=not progress,
                   leave=False):
         row = {"claim_id": c.id, "relevant": list(c.cited)}
         rankings: dict[str, list[str]] = {}
         for mode in modes:
             if mode == RERANKED:
+                if c.id not in sample:
+                    continue
+                hybrid_same.append(per_query["hybrid"][-1])
                 hybrid, fuse = rankings["hybrid"], (rankings["bm25"], rankings["dense"])
                 t0 = time.perf_counter()
                 ranked = rerank_documents(reranker, c.text, hybrid, texts, rerank_depth, fuse=fuse)
@@ -421,19 +430,22 @@ def retrieval_tier(ix: BenchIndex, *, progress: bool = True, seed: int = 0, exac
     for mode in modes:
         summary[mode] = {k: M.mean(q[k] for q in per_query[mode]) for k in RETRIEVAL_METRICS}
         summary[mode]["ndcg_at_10_ci"] = M.bootstrap_ci([q["ndcg_at_10"] for q in per_query[mode]], seed=seed)
-    pairs = [("hybrid", "bm25"), ("hybrid", "dense")] + ([(RERANKED, "hybrid")] if reranker is not None else [])
+    pairs = [("hybrid", "bm25", per_query["hybrid"]), ("hybrid", "dense", per_query["hybrid"])]
+    if reranker is not None:
+        pairs.append((RERANKED, "hybrid", hybrid_same))
     paired = {
         f"{a}_vs_{b}": {
-            k: M.paired_bootstrap([q[k] for q in per_query[a]], [q[k] for q in per_query[b]], seed=seed)
+            k: M.paired_bootstrap([q[k] for q in per_query[a]], [q[k] for q in other], seed=seed)
             for k in ("ndcg_at_10", "mrr_at_10")
         }
-        for a, b in pairs
+        for a, b, other in pairs
     }
     out = {"summary": summary, "paired_bootstrap": paired, "rows": rows}
     if reranker is not None:
         scored = None if scored0 is None else reranker.misses - scored0  # pairs not found in the score cache
         out["rerank"] = {"model": reranker.name, "depth": rerank_depth, "ms_per_claim": M.distribution(rerank_ms),
-                         "pairs_scored": scored,
+                         "pairs_scored": scored, "claims": len(hybrid_same),
+                         "hybrid_same_claims": {k: M.mean(q[k] for q in hybrid_same) for k in RETRIEVAL_METRICS},
                          "fusion": "RRF (k=60) of the BM25, dense and cross-encoder ranks over the hybrid top depth",
                          "cross_encoder_order_only": {k: M.mean(q[k] for q in ce_only_rows) for k in RETRIEVAL_METRICS}}
     if exact_rows:
@@ -591,7 +603,7 @@ def quote_tier(ix: BenchIndex, *, progress: bool = True) -> dict:
 # --- the whole benchmark ------------------------------------------------------------------
 def run_benchmark(settings, *, limit: int | None = None, seed: int = DEFAULT_SEED,
                   distractors: int = DEFAULT_DISTRACTORS, embedder=None, reranker=None, progress: bool = True,
-                  quotes: bool = True, rerank_depth: int = RERANK_DEPTH) -> dict:
+                  quotes: bool = True, rerank_depth: int = RERANK_DEPTH, rerank_claims: int | None = None) -> dict:
     """Run the tiers; `limit` = a fixed-seed slice of that many claims (None: all 300).
 
     `reranker` defaults to the one the settings name (the bundled cross-encoder), its scores
@@ -615,7 +627,8 @@ def run_benchmark(settings, *, limit: int | None = None, seed: int = DEFAULT_SEE
     misses0 = getattr(embedder, "misses", 0)
     ix = build_index(data, settings, embedder, progress=progress)
     t_index = time.perf_counter()
-    retrieval = retrieval_tier(ix, progress=progress, seed=seed, reranker=reranker, rerank_depth=rerank_depth)
+    retrieval = retrieval_tier(ix, progress=progress, seed=seed, reranker=reranker, rerank_depth=rerank_depth,
+                               rerank_claims=rerank_claims)
     sentences = sentence_tier(ix, reranker, progress=progress, seed=seed)
     t_retrieval = time.perf_counter()
     quote = quote_tier(ix, progress=progress) if quotes else None
@@ -637,6 +650,7 @@ def run_benchmark(settings, *, limit: int | None = None, seed: int = DEFAULT_SEE
             "abstain_threshold": settings.abstain_threshold,
             "reranker": reranker.name,
             "rerank_depth": rerank_depth,
+            "rerank_claims": retrieval.get("rerank", {}).get("claims"),
         },
         "published": PUBLISHED,
         "anchors": anchor_check(retrieval["summary"], full, retrieval.get("diagnostics")),
