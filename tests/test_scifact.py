@@ -100,8 +100,12 @@ def test_benchmark_command_on_a_slice_writes_its_report(tmp_path, monkeypatch):
     assert report["setup"]["reranker"] == "fake (word overlap)"
     # reranked: a fixed-seed sample of 5 claims, compared with the hybrid on the same 5
     assert report["setup"]["rerank_claims"] == 5 and "sample of 5 of the 8 claims" in md
-    rr = report["retrieval"]["paired_bootstrap"]["hybrid_rerank_vs_hybrid"]["ndcg_at_10"]
+    paired, summary = report["retrieval"]["paired_bootstrap"], report["retrieval"]["summary"]
+    rr = paired["hybrid_rerank_vs_hybrid"]["ndcg_at_10"]
     assert rr["wins"] + rr["losses"] + rr["ties"] == 5
+    for other in ("bm25", "dense"):  # each comparison pairs the right two rankers
+        diff = summary["hybrid"]["ndcg_at_10"] - summary[other]["ndcg_at_10"]
+        assert paired[f"hybrid_vs_{other}"]["ndcg_at_10"]["diff"] == pytest.approx(diff)
     assert (out / "report.png").read_bytes().startswith(PNG_MAGIC)
 
 

@@ -29,6 +29,8 @@ EXIT_GATE = 1  # a metric fell below (or above) its threshold
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="SciFact: a fixed-seed slice of this many claims, their abstracts and some distractors.")
 @click.option("--seed", type=int, default=13, show_default=True, help="SciFact: seed of the slice and the bootstrap.")
+@click.option("--no-quotes", is_flag=True,
+              help="SciFact: skip the quote tier (every claim through Guide.ask; the slowest part after reranking).")
 @click.option("--rerank-claims", type=click.IntRange(min=1), default=None,
               help="SciFact: rerank only a fixed-seed sample of this many claims (the cross-encoder is the slow part; "
                    "the rest of the run covers every claim). Default: every claim.")
@@ -38,7 +40,7 @@ EXIT_GATE = 1  # a metric fell below (or above) its threshold
                    "time to first token and latency. Without it the run is extractive even if GUIDE_LLM_URL is set.")
 @pass_settings
 def eval_command(settings: Settings, questions, out, compare_with, thresholds, no_gate, benchmark, full, limit, seed,
-                 no_progress, use_llm, rerank_claims) -> None:
+                 no_progress, use_llm, rerank_claims, no_quotes) -> None:
     """Run answer-quality evals: question sets through the guide's ask path (the web chat's),
     or the SciFact benchmark. Writes JSON, Markdown and a chart; exit 1 when the gate fails."""
     from guide.evaluation.evaluate import compare, evaluate, gate, load_thresholds
@@ -59,14 +61,14 @@ def eval_command(settings: Settings, questions, out, compare_with, thresholds, n
         from guide.evaluation.scifact import headline, run_benchmark
 
         result = run_benchmark(settings, limit=None if full else limit, seed=seed, progress=progress,
-                               rerank_claims=rerank_claims)
+                               rerank_claims=rerank_claims, quotes=not no_quotes)
         totals = headline(result)
         section = "scifact"
         # Published-number thresholds only mean something on the full set.
         check = not no_gate and result["full"] and thresholds_path.exists()
     else:
-        if full or limit or rerank_claims:
-            raise click.UsageError("--full, --limit and --rerank-claims apply to --benchmark scifact.")
+        if full or limit or rerank_claims or no_quotes:
+            raise click.UsageError("--full, --limit, --rerank-claims and --no-quotes apply to --benchmark scifact.")
         if use_llm and not settings.llm_url:
             from guide.errors import SettingsError
 

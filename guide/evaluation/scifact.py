@@ -430,7 +430,8 @@ def retrieval_tier(ix: BenchIndex, *, progress: bool = True, seed: int = 0, exac
     for mode in modes:
         summary[mode] = {k: M.mean(q[k] for q in per_query[mode]) for k in RETRIEVAL_METRICS}
         summary[mode]["ndcg_at_10_ci"] = M.bootstrap_ci([q["ndcg_at_10"] for q in per_query[mode]], seed=seed)
-    pairs = [("hybrid", "bm25", per_query["hybrid"]), ("hybrid", "dense", per_query["hybrid"])]
+    # (ranker, the ranker it is compared with, that ranker's rows on the same claims)
+    pairs = [("hybrid", "bm25", per_query["bm25"]), ("hybrid", "dense", per_query["dense"])]
     if reranker is not None:
         pairs.append((RERANKED, "hybrid", hybrid_same))
     paired = {
@@ -675,11 +676,12 @@ def headline(result: dict) -> dict[str, float | None]:
     if sent.get("pairs"):
         out["evidence_p_at_1_cross_encoder"] = sent["cross_encoder_p_at_1"]
         out["evidence_p_at_1_cosine"] = sent["cosine_p_at_1"]
-    q = (result.get("quotes") or {}).get("summary")
-    if q:
-        out["quote_first_gold_given_abstract"] = q["gold_abstract"]["first_quote_gold"]
-        out["quote_first_gold_end_to_end"] = q["end_to_end"]["first_quote_gold"]
-        out["abstain_no_evidence_given_abstract"] = q["no_evidence"]["abstained_given_cited_abstract"]
-        out["abstain_with_evidence_given_abstract"] = q["gold_abstract"]["abstained"]
-        out["quote_verbatim_rate"] = q["verbatim_rate"]
+    # without the quote tier (--no-quotes) these are None: a threshold on them is skipped, not failed
+    q = (result.get("quotes") or {}).get("summary") or {}
+    ga, e2e, nei = (q.get(k) or {} for k in ("gold_abstract", "end_to_end", "no_evidence"))
+    out["quote_first_gold_given_abstract"] = ga.get("first_quote_gold")
+    out["quote_first_gold_end_to_end"] = e2e.get("first_quote_gold")
+    out["abstain_no_evidence_given_abstract"] = nei.get("abstained_given_cited_abstract")
+    out["abstain_with_evidence_given_abstract"] = ga.get("abstained")
+    out["quote_verbatim_rate"] = q.get("verbatim_rate")
     return out
