@@ -88,6 +88,9 @@ class ScoringConfig:
     # best `focus_top` candidates. Without a reranker, answerability = grounding.
     focus: float = 0.5
     focus_top: int = 4
+    # Does the cross-encoder's term count in `grounding` (the score the thresholds cut), or only
+    # in the order of the quotes?
+    rerank_in_grounding: bool = False
 
     def answerability(self, grounding: float, focus_logit: float | None) -> float:
         if focus_logit is None or not self.focus:
@@ -196,6 +199,7 @@ class Candidate:
     cos: float = 0.0
     lexical: float = 0.0
     rerank: float | None = None  # cross-encoder logit, when it was scored
+    base_evidence: float = 0.0  # the evidence without the cross-encoder's term
 
 
 class Composer:
@@ -303,6 +307,7 @@ class Composer:
                 c.evidence += w.key_questions_asked if asks_q else w.key_questions_not_asked
             if c.chunk.kind == "more_reading":
                 c.evidence += w.reading_asked if asks_r else w.reading_not_asked
+            c.base_evidence = c.evidence - w.evidence(c.cos, c.lexical, reranked=reranked) + w.evidence(c.cos, c.lexical)
             # The passage's retrieval rank orders near-ties; it is not evidence of an answer.
             c.score = c.evidence + w.retrieval_rank / (1 + ranks[c.chunk.id])
         cands.sort(key=lambda c: -c.score)
@@ -323,10 +328,13 @@ class Composer:
             c.score += gain
         cands.sort(key=lambda c: -c.score)
 
-    @staticmethod
-    def grounding(cands: Sequence[Candidate]) -> float:
+    def judged(self, c: Candidate) -> float:
+        """The evidence the thresholds are compared with (see `ScoringConfig.rerank_in_grounding`)."""
+        return c.evidence if self.scoring.rerank_in_grounding else c.base_evidence
+
+    def grounding(self, cands: Sequence[Candidate]) -> float:
         """How well the best evidence answers the question: the best sentence's evidence score."""
-        return max((c.evidence for c in cands), default=0.0)
+        return max((self.judged(c) for c in cands), default=0.0)
 
     # --- composing -----------------------------------------------------------------------
     def compose(
@@ -370,7 +378,7 @@ class Composer:
         reason = "weak_support" if answerability < self.answer_threshold else None
         if kind is not None:
             fitting = [c for c in cands if fits_type(kind, c.text)]
-            if not fitting or max(c.evidence for c in fitting) < self.threshold:
+            if not fitting or max(self.judged(c) for c in fitting) < self.threshold:
                 # The topic is there but not the kind of thing asked for (a figure, a date, contact details).
                 reason = "answer_type"
             else:
@@ -427,15 +435,16 @@ class Composer:
         best = 0.0
         for c, v in zip(cands[:12], vecs):
             lex = len(set(own_terms) & set(content_terms(c.text))) / len(set(own_terms))
-            best = max(best, self.scoring.evidence(float(v @ own_vec), lex, c.rerank,
-                                                   reranked=self.reranker is not None))
+            in_g = self.scoring.rerank_in_grounding and self.reranker is not None
+            best = max(best, self.scoring.evidence(float(v @ own_vec), lex, c.rerank if in_g else None, reranked=in_g))
         return best
 
     def _select(self, cands: list[Candidate]) -> list[Candidate]:
         best = cands[0].score
         chosen: list[Candidate] = []
         for c in cands:
-            if len(chosen) >= self.max_quotes or c.evidence < self.threshold or c.score < best - self.scoring.quote_margin:
+            if (len(chosen) >= self.max_quotes or self.judged(c) < self.threshold
+                    or c.score < best - self.scoring.quote_margin):
                 break
             if c.chunk.kind == "more_reading" and chosen:
                 continue  # reading lines are offered as further reading, not as evidence
