@@ -86,6 +86,24 @@ def test_every_shown_quote_is_checked_and_scores_come_per_question_and_in_total(
     assert t["latency_p50_ms"] <= t["latency_p95_ms"]
 
 
+def test_each_answer_state_is_reported_per_question_and_counted(tmp_path, hash_guide):
+    from guide.evaluation.report import write_report
+
+    result = evaluate(hash_guide, [PARTNER], progress=False)
+    rows = result["rows"]
+    assert all(r["status"] in ("answered", "related", "not_covered") for r in rows)
+    assert all((r["reason"] is None) == (r["status"] == "answered") for r in rows)
+    t = result["totals"]
+    unans = [r for r in rows if not r["answerable"]]
+    if unans:
+        assert t["misleading_rate"] == sum(r["status"] == "answered" for r in unans) / len(unans)
+    ans = [r for r in rows if r["answerable"]]
+    assert t["answered_share"] == sum(r["status"] == "answered" for r in ans) / len(ans)
+    md = write_report(result, tmp_path / "r")["md"].read_text(encoding="utf-8")
+    assert "| status |" in md and "misleading_rate" in md and "answered_share" in md
+    assert rows[0]["status"] in md
+
+
 def test_a_question_the_guide_refuses_is_a_failed_row_not_a_crash(tmp_path, hash_guide):
     f = tmp_path / "q.jsonl"
     f.write_text("\n".join(json.dumps(d) for d in [
