@@ -65,7 +65,7 @@ class Settings:
     answer_threshold: float | None = None
     host: str = "127.0.0.1"
     port: int = 7860
-    answer_slots: int = 1  # answers worked on at once by one app process (docs/decisions.md, issue 10)
+    answer_slots: int = 2  # answers worked on at once by one app process (measured: docs/decisions.md, issue 10)
     llm_url: str | None = None  # an OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1 (llama.cpp)
     llm_model: str = "default"  # the model name the server expects (Ollama: e.g. "llama3.2")
     llm_api_key: str | None = field(default=None, repr=False)  # never printed, logged or written out

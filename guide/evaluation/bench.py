@@ -156,10 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-app", action="store_true", help="skip the web chat load benchmark")
-    ap.add_argument("--slots", type=int, default=1, help="answer slots per app process (GUIDE_ANSWER_SLOTS)")
+    ap.add_argument("--slots", type=int, default=None,
+                    help="answer slots per app process (default: GUIDE_ANSWER_SLOTS's default)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    from guide.settings import offline_environment
+    from guide.settings import Settings, offline_environment
+
+    args.slots = args.slots or Settings().answer_slots
 
     offline_environment()
     with tempfile.TemporaryDirectory(prefix="guide-bench-") as d:

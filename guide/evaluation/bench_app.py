@@ -320,7 +320,7 @@ def build_index(index_dir: Path, chroma_url: str | None = None) -> None:
     ingest(Settings.from_env(index_dir=index_dir, chroma_url=chroma_url))
 
 
-def run_load(*, levels=LEVELS, replica_levels=REPLICA_LEVELS, slots: int = 1, index_dir: Path | None = None,
+def run_load(*, levels=LEVELS, replica_levels=REPLICA_LEVELS, slots: int = 2, index_dir: Path | None = None,
              echo=print) -> dict:
     """Run the load levels; returns {"single": [...], "replicas": [...]} of level summaries."""
     from guide.settings import offline_environment
@@ -383,10 +383,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--levels", default=",".join(map(str, LEVELS)), help="visitors at once, per level")
     ap.add_argument("--replicas-levels", default=",".join(map(str, REPLICA_LEVELS)),
                     help="levels for two replicas over one Chroma server ('' to skip)")
-    ap.add_argument("--slots", type=int, default=1, help="GUIDE_ANSWER_SLOTS of the apps")
+    ap.add_argument("--slots", type=int, default=None, help="GUIDE_ANSWER_SLOTS of the apps (default: its default)")
     ap.add_argument("--index-dir", type=Path, default=None, help="a built index to serve (default: build one)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    from guide.settings import Settings
+
+    args.slots = args.slots or Settings().answer_slots
 
     def levels(text: str) -> list[int]:
         return [int(x) for x in text.split(",") if x.strip()]
