@@ -100,6 +100,10 @@ def test_benchmark_command_on_a_slice_writes_its_report(tmp_path, monkeypatch):
     assert report["setup"]["reranker"] == "fake (word overlap)"
     # reranked: a fixed-seed sample of 5 claims, compared with the hybrid on the same 5
     assert report["setup"]["rerank_claims"] == 5 and "sample of 5 of the 8 claims" in md
+    from guide.evaluation.scifact import headline
+
+    flat = headline(report)  # a threshold on hybrid_rerank_* must not judge a sample: it is skipped (None)
+    assert flat["hybrid_rerank_ndcg_at_10"] is None and flat["hybrid_rerank_sample_ndcg_at_10"] is not None
     paired, summary = report["retrieval"]["paired_bootstrap"], report["retrieval"]["summary"]
     rr = paired["hybrid_rerank_vs_hybrid"]["ndcg_at_10"]
     assert rr["wins"] + rr["losses"] + rr["ties"] == 5

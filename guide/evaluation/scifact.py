@@ -669,9 +669,15 @@ def headline(result: dict) -> dict[str, float | None]:
     """Flat numbers of a benchmark run (used by thresholds and comparisons)."""
     s = result["retrieval"]["summary"]
     out: dict[str, float | None] = {}
+    rr = result["retrieval"].get("rerank") or {}
+    sampled = bool(rr) and rr["claims"] < len(result["retrieval"]["rows"])
     for mode in s:
         for k in RETRIEVAL_METRICS:
-            out[f"{mode}_{k}"] = s[mode][k]
+            if mode == RERANKED and sampled:  # a sample is not the test set: no threshold applies to it
+                out[f"{mode}_{k}"] = None
+                out[f"{mode}_sample_{k}"] = s[mode][k]
+            else:
+                out[f"{mode}_{k}"] = s[mode][k]
     sent = (result.get("sentences") or {}).get("summary") or {}
     if sent.get("pairs"):
         out["evidence_p_at_1_cross_encoder"] = sent["cross_encoder_p_at_1"]
