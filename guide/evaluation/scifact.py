@@ -550,7 +550,7 @@ def quote_tier(ix: BenchIndex, *, progress: bool = True) -> dict:
             for doc, idx in c.evidence.items():
                 a = ask(c.text, source_id(doc))
                 first, anyq = _first_quote_gold(ix, a, {doc: idx})
-                gold_rows.append({"claim_id": c.id, "doc_id": doc, "abstained": a.abstained,
+                gold_rows.append({"claim_id": c.id, "doc_id": doc, "abstained": a.abstained, "status": a.status,
                                   "grounding": a.grounding, "first_quote_gold": first, "any_quote_gold": anyq,
                                   "first_quote": a.quotes[0].text if a.quotes else None})
             a = ask(c.text, None)
