@@ -279,6 +279,7 @@ def test_thumbs_up_and_a_comment_are_stored_with_the_question_and_sources(page, 
 
     pg = page()
     ask(pg, TRUST_Q)
+    expect(last_bot(pg)).to_contain_text("“", timeout=WAIT_MS)  # the finished answer is on screen
     pg.locator("#guide-chat button[aria-label='Like']").last.click()
     expect(pg.locator("#guide-status")).to_contain_text("Thanks, saved: 👍")
     pg.locator("#guide-comment textarea").fill("Useful for our team meeting")

@@ -148,3 +148,13 @@ def test_a_broken_pdf_gets_the_guides_one_line_and_no_library_noise(tmp_path):
     assert r.stderr.strip().splitlines() == [f"{broken}: not added: is not a readable PDF (PdfStreamError)"]
     debug = guide("ingest", str(broken), env={**env, "GUIDE_DEBUG": "1"})  # the library's own lines, on request
     assert "invalid pdf header" in debug.stderr and len(debug.stderr.strip().splitlines()) > 1
+
+
+def test_a_reader_that_goes_away_is_not_an_error():
+    """`guide sources | head -1`: the pipe closes before the guide has written; no error, no trace."""
+    p = subprocess.Popen([sys.executable, "-m", "guide.cli", "sources"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=REPO)
+    p.stdout.close()  # the reader is gone before the first line
+    err = p.stderr.read()
+    assert p.wait(timeout=120) == 0
+    assert "error" not in err and "Traceback" not in err and "BrokenPipe" not in err

@@ -29,6 +29,10 @@ class GuideGroup(click.Group):
             sys.exit(EXIT_ERROR)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # the reader went away (`guide sources | head`): nothing more to say
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+            sys.exit(0)
         except Exception as exc:  # a bug: one line for the user, the traceback on request
             if os.environ.get("GUIDE_DEBUG"):
                 raise
