@@ -176,6 +176,16 @@ def test_the_question_focus_is_scored_without_its_topic_words(doc):
     assert "volunteers" not in focus_query.lower()  # "volunteer" is this corpus's central term
 
 
+def test_a_question_that_is_not_covered_costs_no_cross_encoder_pairs(doc):
+    comp = composer(doc)
+    comp.reranker = PicksReranker("bus fare")
+    comp.scoring = ScoringConfig(rerank=4.0, focus=0.5)
+    assert ask(comp, "any tips to bake sourdough bread?").status == NOT_COVERED
+    assert ask(comp, "do volunteers feel valued under GDPR?").reason == "not_mentioned"
+    assert comp.reranker.calls == []  # decided on the cheap evidence: nothing sent to the model
+    assert ask(comp, "volunteers").status != NOT_COVERED and comp.reranker.calls
+
+
 def test_a_comparison_the_quotes_do_not_make_is_related(doc):
     a = ask(composer(doc, answer_threshold=0.0), "what's the difference between volunteers and rotas?")
     assert a.status == RELATED and a.reason == "focus_unsupported" and len(a.quotes) <= RELATED_QUOTES

@@ -16,6 +16,15 @@ def test_names_the_sources_never_mention_are_reported():
     assert missing_names("Does Universal Credit count vouchers?", SOURCES) == ["Universal", "Credit"]
 
 
+def test_names_in_the_askers_introduction_are_their_setting_not_the_question():
+    # "NHS manager here" says who asks; it must not make an answerable question "not covered"
+    assert missing_names("NHS manager here - what does the blog say about co-production being slow?", SOURCES) == []
+    assert missing_names("I'm a youth worker at Fife Council. How do we embed co-production?", SOURCES) == []
+    # a name in the question itself still counts, with or without an introduction
+    assert missing_names("NHS manager here. Does GDPR apply?", SOURCES) == ["GDPR"]
+    assert missing_names("What does NHS say here", SOURCES) == ["NHS"]
+
+
 def test_answer_types():
     assert answer_type("How much should we pay per session?") == "number"
     assert answer_type("What are the dates next year?") == "date"

@@ -73,7 +73,7 @@ class ScoringConfig:
     lexical: float = 0.25
     rerank: float = 2.0  # weight of the cross-encoder's sigmoid score (no effect without a reranker)
     rerank_scale: float = 4.0  # logits are divided by this before the sigmoid
-    rerank_top: int = 12  # candidates (by the cheap score) the cross-encoder scores
+    rerank_top: int = 8  # candidates (by the cheap score) the cross-encoder scores
     summary_opening: float = 0.3  # "summarise the blog": each source's opening passage
     author: float = 0.3  # "who wrote it": a sentence naming the source's author
     key_questions_asked: float = 0.15  # reflection questions, when questions are asked for
@@ -87,7 +87,7 @@ class ScoringConfig:
     # focus is the question without its topic words (guide/answer/focus.py), scored against the
     # best `focus_top` candidates. Without a reranker, answerability = grounding.
     focus: float = 0.5
-    focus_top: int = 4
+    focus_top: int = 2
     # Does the cross-encoder's term count in `grounding` (the score the thresholds cut), or only
     # in the order of the quotes?
     rerank_in_grounding: bool = False
@@ -271,7 +271,11 @@ class Composer:
                     hits.append(Hit(first, 0.0))
         return hits
 
-    def candidates(self, hits: Sequence[Hit], query_vec: np.ndarray, query: str, question: str = "") -> list[Candidate]:
+    def candidates(self, hits: Sequence[Hit], query_vec: np.ndarray, query: str, question: str = "", *,
+                   rerank: bool = True) -> list[Candidate]:
+        """Every sentence of the hits, scored and in order. `rerank=False` leaves the cross-encoder
+        out (call `_rerank` later): `compose` decides "not covered" on the cheap evidence alone,
+        so an off-topic question costs no cross-encoder pairs."""
         cands: list[Candidate] = []
         for hit in hits:
             if hit.chunk.source_id not in self.texts:
@@ -311,7 +315,7 @@ class Composer:
             # The passage's retrieval rank orders near-ties; it is not evidence of an answer.
             c.score = c.evidence + w.retrieval_rank / (1 + ranks[c.chunk.id])
         cands.sort(key=lambda c: -c.score)
-        if reranked:
+        if reranked and rerank:
             self._rerank(cands, query)
         return cands
 
@@ -319,6 +323,8 @@ class Composer:
         """The cross-encoder scores the best `rerank_top` candidates; its sigmoid score joins their
         evidence. Candidates it did not score keep their cheap evidence (they ranked below)."""
         w = self.scoring
+        if self.reranker is None or not w.rerank:
+            return
         top = cands[: w.rerank_top]
         logits = np.asarray(self.reranker.score(query, [c.text for c in top]), dtype=np.float32)
         for c, z in zip(top, logits):
@@ -349,8 +355,8 @@ class Composer:
         own_terms: Sequence[str] = (),
         source_filter: str | None = None,
     ) -> Answer:
-        cands = self.candidates(self._with_intent_passages(hits, question), query_vec, query, question)
-        grounding = self.grounding(cands)
+        cands = self.candidates(self._with_intent_passages(hits, question), query_vec, query, question, rerank=False)
+        grounding = self.grounding(cands)  # the cheap evidence: the cross-encoder only orders (see `judged`)
         kind = answer_type(question)
         missing = missing_names(question, self._all_text)
         support = None
@@ -358,11 +364,7 @@ class Composer:
             # A follow-up that brings its own topic must be supported on that topic too.
             support = self._own_support(cands, own_vec, own_terms)
         score = grounding if support is None else min(grounding, support)
-        focus_logit = self._focus_logit(query, cands)
-        answerability = self.scoring.answerability(score, focus_logit)
-        signals = {"grounding": round(grounding, 4), "support": support, "focus_logit": focus_logit,
-                   "answerability": round(answerability, 4), "best_rerank": max(
-                       (c.rerank for c in cands if c.rerank is not None), default=None)}
+        signals = {"grounding": round(grounding, 4), "support": support}
         base = dict(question=question, query=query, rewritten=rewritten, source_filter=source_filter, support=support,
                     grounding=grounding, signals=signals)
 
@@ -370,11 +372,18 @@ class Composer:
             return Answer(**base, status=NOT_COVERED, message=message, reason=reason,
                           nearest_topics=self._topics(hits), unread_sources=self._unread(question))
 
+        # "Not covered" is decided on the cheap evidence, before any cross-encoder pair is scored.
         if missing:
             return not_covered("not_mentioned",
                                f"The sources I have read don't cover that: they never mention {_join(missing)}.")
         if score < self.threshold:
             return not_covered("low_grounding")
+        if self.scoring.rerank:
+            self._rerank(cands, query)
+        focus_logit = self._focus_logit(query, cands)
+        answerability = self.scoring.answerability(score, focus_logit)
+        signals.update(focus_logit=focus_logit, answerability=round(answerability, 4), best_rerank=max(
+            (c.rerank for c in cands if c.rerank is not None), default=None))
         reason = "weak_support" if answerability < self.answer_threshold else None
         if kind is not None:
             fitting = [c for c in cands if fits_type(kind, c.text)]

@@ -29,10 +29,26 @@ DATE_A = re.compile(
 CONTACT_A = re.compile(r"@|\bhttps?://|\+?\d[\d ]{6,}")
 
 
+# The asker introducing themselves ("NHS manager here", "I'm a youth worker at Fife Council."):
+# the names in it are the asker's setting, not what is asked about.
+_INTRO = re.compile(r"^(?:(?:hi|hello|hiya)\b[,!]?\s*)?(?:i'?m|i am|as|speaking as|i work (?:for|at|in|with))\s+\S"
+                    r"|^(?!(?:what|how|who|why|when|where|which|do|does|did|is|are|can|could|should|will|would)\b)(?:\S+\s+){1,4}here$",
+                    re.I)
+
+
+def is_introduction(part: str) -> bool:
+    """Is this part of a question (no question mark) the asker saying who they are?"""
+    part = part.strip().rstrip(".,!")
+    return bool(part) and "?" not in part and bool(_INTRO.search(part))
+
+
 def named_terms(question: str) -> list[str]:
-    """Acronyms, mid-sentence capitalised words and years in the question."""
+    """Acronyms, mid-sentence capitalised words and years in the question (not in a part where
+    the asker says who they are)."""
     names: list[str] = []
     for part in _SENT_SPLIT.split(question):
+        if is_introduction(part):
+            continue
         tokens = _TOKEN.findall(part)
         for i, tok in enumerate(tokens):
             if tok in _NOT_NAMES:
@@ -50,6 +66,8 @@ def named_phrases(question: str) -> list[str]:
     a name the sources must mention as a whole, not word by word."""
     out: list[str] = []
     for part in _SENT_SPLIT.split(question):
+        if is_introduction(part):
+            continue
         for m in _PHRASE.finditer(part):
             if m.start() > 0 and part[: m.start()].strip():
                 out.append(m.group(0))
