@@ -17,6 +17,7 @@ import numpy as np
 
 from guide.answer.compose import Answer, Composer
 from guide.answer.llm import AnswerWriter, Draft
+from guide.answer.scope import CORPUS_GROUP, Example, ScopeModel, examples_from_sets
 from guide.search.chunking import Chunk, chunk_document
 from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Manifest, SourceInfo, load_documents, load_manifest
@@ -41,6 +42,19 @@ def matcher_for(manifest: Manifest, embedder: CachedEmbeddings) -> CaseStudyMatc
     return CaseStudyMatcher(manifest.sources, embedder.embed_documents, embed_query=embedder.embed_query)
 
 
+def scope_for(settings: Settings, chunks: list[Chunk], embedder: CachedEmbeddings) -> ScopeModel | None:
+    """The out-of-scope detector (guide/answer/scope.py): the corpus's sentences and the tuning
+    sets' answerable questions in scope, their unanswerable ones out. Only for the real embedder
+    (its thresholds were calibrated with it); None when no tuning set is there."""
+    if settings.embedder != "minilm":
+        return None
+    questions = examples_from_sets(settings.calibration_sets)
+    if not any(not e.in_scope for e in questions):
+        return None
+    sentences = [Example(c.span_text(sp.start, sp.end), True, CORPUS_GROUP) for c in chunks for sp in c.sentences]
+    return ScopeModel.build(sentences + questions, embedder.embed_documents)
+
+
 def corpus_chunks(settings: Settings, manifest: Manifest | None = None) -> tuple[Manifest, dict[str, str], list[Chunk]]:
     manifest = manifest or load_manifest(settings.manifest_path)
     docs = load_documents(manifest, settings.corpus_dir)
@@ -56,6 +70,7 @@ def ingest(settings: Settings, *, embedder: CachedEmbeddings | None = None, forc
     report = Store(client, settings.collection_prefix).build(chunks, embedder, force=force)
     if report.rebuilt:  # warm the sentence cache so the first question is fast
         embedder.embed_documents([texts[c.source_id][s.start:s.end] for c in chunks for s in c.sentences])
+        scope_for(settings, chunks, embedder)  # and the scope examples
     return report
 
 
@@ -161,7 +176,8 @@ class Guide:
         composer = Composer(texts, sources, chunks, embedder.embed_documents,
                             threshold=settings.abstain_threshold, answer_threshold=settings.answer_cut,
                             max_quotes=settings.max_quotes,
-                            case_studies=case_studies, reranker=make_reranker(settings))
+                            case_studies=case_studies, reranker=make_reranker(settings),
+                            scope=scope_for(settings, chunks, embedder))
         return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale, case_studies,
                    Store(client, settings.collection_prefix), writer=answer_writer(settings, llm))
 

@@ -23,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ABSTAIN_THRESHOLD = 0.227
 # Answers scoring between the two thresholds are `related` (the sources touch the topic but do not
 # answer); at or above this one they are `answered`. Calibrated with `guide calibrate` too.
-DEFAULT_ANSWER_THRESHOLD = 0.23
+DEFAULT_ANSWER_THRESHOLD = 0.313
 
 
 OFFLINE_ENVIRONMENT = {

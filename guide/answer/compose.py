@@ -22,6 +22,7 @@ from guide.sources.corpus import Source, SourceInfo
 from guide.answer.focus import asked_for, focus_text, supports, topic_terms
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names
 from guide.answer.quotes import Quote, make_quote, passage_link
+from guide.answer.scope import ScopeModel
 from guide.answer.support import Sentence
 from guide.search.retrieval import Hit
 from guide.text import content_terms
@@ -88,14 +89,20 @@ class ScoringConfig:
     # best `focus_top` candidates. Without a reranker, answerability = grounding.
     focus: float = 0.5
     focus_top: int = 2
+    # ... + scope * the question's scope margin (guide/answer/scope.py: nearer to what the sources
+    # answer than to the tuning sets' unanswerable questions), when a scope model is given.
+    scope: float = 1.0
     # Does the cross-encoder's term count in `grounding` (the score the thresholds cut), or only
     # in the order of the quotes?
     rerank_in_grounding: bool = False
 
-    def answerability(self, grounding: float, focus_logit: float | None) -> float:
-        if focus_logit is None or not self.focus:
-            return grounding
-        return (1 - self.focus) * grounding + self.focus * float(_sigmoid(focus_logit / self.rerank_scale))
+    def answerability(self, grounding: float, focus_logit: float | None, scope_margin: float | None = None) -> float:
+        value = grounding
+        if focus_logit is not None and self.focus:
+            value = (1 - self.focus) * grounding + self.focus * float(_sigmoid(focus_logit / self.rerank_scale))
+        if scope_margin is not None:
+            value += self.scope * scope_margin
+        return value
 
     def evidence(self, cos: float, lexical: float, logit: float | None = None, *, reranked: bool = False) -> float:
         """The weighted mean of the relevance signals (see above). `reranked`: a cross-encoder
@@ -218,7 +225,9 @@ class Composer:
         case_studies: "CaseStudyMatcher | None" = None,
         reranker=None,
         scoring: ScoringConfig = DEFAULT_SCORING,
+        scope: "ScopeModel | None" = None,
     ):
+        self.scope = scope  # out-of-scope detection over the tuning sets' examples (guide/answer/scope.py)
         self.case_studies = case_studies  # matches questions to case studies by meaning
         self.texts = texts  # source id -> stored text (quotes are verified against these)
         self.sources = sources
@@ -381,8 +390,12 @@ class Composer:
         if self.scoring.rerank:
             self._rerank(cands, query)
         focus_logit = self._focus_logit(query, cands)
-        answerability = self.scoring.answerability(score, focus_logit)
-        signals.update(focus_logit=focus_logit, answerability=round(answerability, 4), best_rerank=max(
+        margin = None
+        if self.scope is not None and self.scoring.scope:
+            margin = self.scope.margin(query_vec)
+            margin = None if margin is None else round(margin, 4)
+        answerability = self.scoring.answerability(score, focus_logit, margin)
+        signals.update(focus_logit=focus_logit, scope_margin=margin, answerability=round(answerability, 4), best_rerank=max(
             (c.rerank for c in cands if c.rerank is not None), default=None))
         reason = "weak_support" if answerability < self.answer_threshold else None
         if kind is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from guide.evaluation.evaluate import scope_left_out
 from guide.evaluation.questions import load_questions
 
 NOT_COVERED_RULES = ("not_mentioned",)  # not_covered whatever the thresholds
@@ -36,16 +37,21 @@ def score_questions(guide, path: Path) -> list[dict]:
     comp = guide.composer
     saved = comp.threshold, comp.answer_threshold
     comp.threshold, comp.answer_threshold = -1.0, -1.0  # measure without either cut
+    questions = load_questions(path)
     try:
-        for q in load_questions(path):
-            a = guide.ask(q.question, history=list(q.history))
-            rule = a.reason if a.reason in NOT_COVERED_RULES + RELATED_RULES else None
-            grounding = a.grounding if a.support is None else min(a.grounding, a.support)
-            rows.append({"id": q.id, "answerable": q.answerable, "grounding": grounding,
-                         "answerability": a.signals.get("answerability", grounding), "rule": rule})
+        with scope_left_out(guide, [q.question for q in questions]):  # leave this set's examples out
+            rows += [_row(guide, q) for q in questions]
     finally:
         comp.threshold, comp.answer_threshold = saved
     return rows
+
+
+def _row(guide, q) -> dict:
+    a = guide.ask(q.question, history=list(q.history))
+    rule = a.reason if a.reason in NOT_COVERED_RULES + RELATED_RULES else None
+    grounding = a.grounding if a.support is None else min(a.grounding, a.support)
+    return {"id": q.id, "answerable": q.answerable, "grounding": grounding,
+            "answerability": a.signals.get("answerability", grounding), "rule": rule}
 
 
 def _cuts(values: list[float]) -> list[float]:

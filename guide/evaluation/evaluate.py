@@ -159,11 +159,22 @@ def run_sets(guide, sets: Sequence[QuestionSet], *, progress: bool = True) -> li
     rows: list[dict] = []
     with tqdm(total=total, desc="asking", unit="question", disable=not progress, leave=False) as bar:
         for qs in sets:
-            for q in qs.questions:
-                bar.set_postfix_str(f"{qs.name}:{q.id}", refresh=False)
-                rows.append(ask_one(guide, q, qs.name, keys=keys, texts=texts, urls=urls))
-                bar.update(1)
+            with scope_left_out(guide, [q.question for q in qs.questions]):
+                for q in qs.questions:
+                    bar.set_postfix_str(f"{qs.name}:{q.id}", refresh=False)
+                    rows.append(ask_one(guide, q, qs.name, keys=keys, texts=texts, urls=urls))
+                    bar.update(1)
     return rows
+
+
+def scope_left_out(guide, questions: Sequence[str]):
+    """A tuning set is measured without its own scope examples (guide/answer/scope.py): the
+    example groups holding any of its questions are left out while it is asked, as in
+    leave-one-set-out. A held-out set shares no question with them, so nothing is left out."""
+    from guide.answer.scope import excluding
+
+    scope = getattr(getattr(guide, "composer", None), "scope", None)
+    return excluding(scope.groups_with(questions) if scope is not None else ())
 
 
 # --- totals -------------------------------------------------------------------------------
