@@ -163,8 +163,10 @@ class Guide:
 
     @classmethod
     def assemble(cls, settings: Settings, manifest: Manifest, texts: dict[str, str], chunks: list[Chunk], client,
-                 info: dict, embedder: CachedEmbeddings, *, stale: bool = False, llm: Any = None) -> "Guide":
-        """Wire retriever and composer over a built collection (`info["collection"]`)."""
+                 info: dict, embedder: CachedEmbeddings, *, stale: bool = False, llm: Any = None,
+                 scope: bool = True) -> "Guide":
+        """Wire retriever and composer over a built collection (`info["collection"]`). `scope=False`:
+        no out-of-scope examples (a corpus the tuning sets' questions are not about, e.g. SciFact)."""
         from langchain_chroma import Chroma
 
         vectorstore = Chroma(client=client, collection_name=info["collection"], embedding_function=embedder,
@@ -177,7 +179,7 @@ class Guide:
                             threshold=settings.abstain_threshold, answer_threshold=settings.answer_cut,
                             max_quotes=settings.max_quotes,
                             case_studies=case_studies, reranker=make_reranker(settings),
-                            scope=scope_for(settings, chunks, embedder))
+                            scope=scope_for(settings, chunks, embedder) if scope else None)
         return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale, case_studies,
                    Store(client, settings.collection_prefix), writer=answer_writer(settings, llm))
 

@@ -261,7 +261,8 @@ def build_index(data: SciFact, settings, embedder, *, progress: bool = True) -> 
     report = store.build(chunks, _Progress(embedder, len(chunks), "embedding abstracts", progress))
     texts = {sid: d.text for sid, d in docs.items()}
     manifest = Manifest(path=Path(data.origin or "scifact"), sources=[d.source for d in docs.values()])
-    guide = Guide.assemble(settings, manifest, texts, chunks, client, store.current(), embedder)
+    # the blog's scope examples (guide/answer/scope.py) say nothing about biomedical claims
+    guide = Guide.assemble(settings, manifest, texts, chunks, client, store.current(), embedder, scope=False)
     # the ranking benchmark reads deeper than an answer does, over the same store and keyword index
     bench = guide.retriever.model_copy(update={"k": DEPTH, "fetch_k": DEPTH})
     return BenchIndex(data, docs, spans, chunks, bench, guide, embedder, report)
