@@ -8,6 +8,7 @@ or refreshes the index (no embedding work when nothing changed).
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -22,13 +23,14 @@ from guide.search.chunking import Chunk, chunk_document
 from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Manifest, SourceInfo, load_documents, load_manifest
 from guide.search.embedding import CachedEmbeddings, make_embedder
-from guide.errors import IndexMissingError, QuestionError, StoreUnavailableError
+from guide.errors import GuideError, IndexMissingError, QuestionError, StoreUnavailableError
 from guide.answer.followup import Resolved, resolve
 from guide.search.retrieval import Hit, HybridRetriever, KeywordIndex
 from guide.settings import Settings
 from guide.search.store import BuildReport, Store, fingerprint, open_client
 from guide.search.rerank import make_reranker
 
+log = logging.getLogger(__name__)
 FIRST_BUILD_MESSAGE = "no index yet: building it from corpus/ now (the same as `guide ingest`)…"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -48,7 +50,11 @@ def scope_for(settings: Settings, chunks: list[Chunk], embedder: CachedEmbedding
     (its thresholds were calibrated with it); None when no tuning set is there."""
     if settings.embedder != "minilm":
         return None
-    questions = examples_from_sets(settings.calibration_sets)
+    try:
+        questions = examples_from_sets(settings.calibration_sets)
+    except GuideError as exc:  # a broken tuning file must not stop the guide answering
+        log.warning("scope examples not used: %s", exc)
+        return None
     if not any(not e.in_scope for e in questions):
         return None
     sentences = [Example(c.span_text(sp.start, sp.end), True, CORPUS_GROUP) for c in chunks for sp in c.sentences]

@@ -103,3 +103,33 @@ def test_an_eval_of_a_tuning_set_leaves_its_own_examples_out_and_a_held_out_set_
     assert g.left_out == [frozenset({"tune"}), frozenset()]
     with scope_left_out(object(), ["anything"]):  # a guide without a scope model: nothing to leave out
         pass
+
+
+class BagEmbedder:
+    def embed_documents(self, texts):
+        return [embed(t).tolist() for t in texts]
+
+
+def _write(path, rows):
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+
+def test_the_guide_builds_its_scope_from_the_tuning_sets_and_a_broken_file_only_turns_it_off(tmp_path, doc, caplog):  # noqa: F811
+    from guide.engine import scope_for
+    from guide.search.chunking import chunk_document
+    from guide.settings import Settings
+
+    settings = Settings(evals_dir=tmp_path, embedder="minilm")
+    chunks = chunk_document(doc)
+    _write(tmp_path / "dev.jsonl", [
+        {"id": "a", "question": "how do we keep volunteers?", "answerable": True, "sources": [], "quotes": []},
+        {"id": "b", "question": "what is the hourly rate?", "answerable": False, "sources": [], "quotes": []}])
+    scope = scope_for(settings, chunks, BagEmbedder())
+    groups = {e.group for e in scope.examples}
+    assert groups == {CORPUS_GROUP, "dev"} and sum(not e.in_scope for e in scope.examples) == 1
+    assert scope_for(settings.replace(embedder="hash"), chunks, BagEmbedder()) is None  # not calibrated for it
+
+    (tmp_path / "dev.jsonl").write_text('{"id": "a", "question": \n')  # a broken tuning file
+    with caplog.at_level("WARNING"):
+        assert scope_for(settings, chunks, BagEmbedder()) is None
+    assert "scope examples not used" in caplog.text
