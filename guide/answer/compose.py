@@ -82,7 +82,7 @@ class ScoringConfig:
     reading_asked: float = 0.25  # reading lines, when reading is asked for
     reading_not_asked: float = -0.08
     retrieval_rank: float = 0.05  # tie-break by the passage's retrieval rank (not evidence)
-    quote_margin: float = 0.2  # a further quote must score within this of the best one
+    quote_margin: float = 0.4  # a further quote must score within this of the best one (0.2 before the cross-encoder widened the scores)
     # Answerability (answered vs related) = (1 - focus) * grounding
     #   + focus * sigmoid(cross-encoder logit of the question's focus / rerank_scale), where the
     # focus is the question without its topic words (guide/answer/focus.py), scored against the
