@@ -34,3 +34,11 @@ def test_the_not_covered_cut_hides_no_answer_and_the_answer_cut_keeps_the_answer
 def test_rates_need_both_kinds_of_question():
     with pytest.raises(ValueError):
         rates([row(True, 0.5)], 0.1, 0.2)
+
+
+def test_the_not_covered_cut_never_declines_an_answerable_question_for_nothing():
+    rows = [row(True, 0.2), row(True, 0.25), row(True, 0.6), row(False, 0.1), row(False, 0.5)]
+    # declining the 0.2 answerable question is allowed (1 of 3) but declines no more unanswerable ones
+    r = best_thresholds(rows, max_false_not_covered=0.34, min_answered_share=0.0)
+    assert r["abstain_threshold"] == pytest.approx(0.15) and r["false_not_covered_rate"] == 0.0
+    assert r["not_covered_unanswerable"] == 0.5

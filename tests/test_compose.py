@@ -176,6 +176,16 @@ def test_the_question_focus_is_scored_without_its_topic_words(doc):
     assert "volunteers" not in focus_query.lower()  # "volunteer" is this corpus's central term
 
 
+def test_a_sentence_the_cross_encoder_ranks_first_but_too_weak_to_quote_is_skipped_not_the_answer(doc):
+    comp = composer(doc, threshold=0.3, answer_threshold=0.3)
+    comp.reranker = PicksReranker("Rain in April")  # no word of the question: its own evidence is ~0
+    comp.scoring = ScoringConfig(rerank=4.0, focus=0.0)
+    a = ask(comp, "volunteers feel valued")
+    assert a.status == ANSWERED and a.reason is None
+    assert a.quotes[0].text.startswith("Volunteers stay when they feel valued.")
+    assert not any("Rain" in q.text for q in a.quotes)
+
+
 def test_a_question_that_is_not_covered_costs_no_cross_encoder_pairs(doc):
     comp = composer(doc)
     comp.reranker = PicksReranker("bus fare")

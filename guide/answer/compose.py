@@ -462,11 +462,16 @@ class Composer:
         return best
 
     def _select(self, cands: list[Candidate]) -> list[Candidate]:
-        best = cands[0].score
+        # Only sentences whose own evidence reaches the threshold are quotable. The cross-encoder
+        # may rank first a sentence too weak to quote: it is skipped, and the margin is measured
+        # from the best quotable sentence, not from it.
+        quotable = [c for c in cands if self.judged(c) >= self.threshold]
+        if not quotable:
+            return []
+        best = quotable[0].score
         chosen: list[Candidate] = []
-        for c in cands:
-            if (len(chosen) >= self.max_quotes or self.judged(c) < self.threshold
-                    or c.score < best - self.scoring.quote_margin):
+        for c in quotable:
+            if len(chosen) >= self.max_quotes or c.score < best - self.scoring.quote_margin:
                 break
             if c.chunk.kind == "more_reading" and chosen:
                 continue  # reading lines are offered as further reading, not as evidence

@@ -6,9 +6,10 @@ Every question is asked once with both thresholds disabled, recording its two sc
 the sources never mention -> not_covered; an answer type, comparison or resource they do not
 give -> at best related) are kept as they are. Then, pure functions choose:
 
-1. the **not-covered threshold** (`GUIDE_ABSTAIN_THRESHOLD`, on grounding): the highest cut that
-   declines at most `max_false_not_covered` of the answerable questions (a wrong "not covered"
-   hides an answer the sources have);
+1. the **not-covered threshold** (`GUIDE_ABSTAIN_THRESHOLD`, on grounding): of the cuts that
+   decline at most `max_false_not_covered` of the answerable questions (a wrong "not covered"
+   hides an answer the sources have), the one declining the most unanswerable ones; of equals,
+   the one declining the fewest answerable ones, then the lowest;
 2. the **answer threshold** (`GUIDE_ANSWER_THRESHOLD`, on answerability): the cut that answers
    the fewest unanswerable questions while keeping at least `min_answered_share` of the answerable
    ones fully answered (a hedge costs the user too). Ties go to the higher answered share.
@@ -91,7 +92,13 @@ def best_thresholds(rows: list[dict], *, max_false_not_covered: float = MAX_FALS
     free = [r for r in rows if r.get("rule") not in NOT_COVERED_RULES]
     nc_cuts = [t for t in _cuts([r["grounding"] for r in free])
                if rates(rows, t, -99.0)["false_not_covered_rate"] <= max_false_not_covered + 1e-12]
-    not_covered_below = max(nc_cuts) if nc_cuts else min(r["grounding"] for r in free) - 0.01
+    # the cut that declines the most unanswerable questions; of equals, the one declining the
+    # fewest answerable ones, then the lowest (never decline an answerable question for nothing)
+    def nc_key(t: float) -> tuple:
+        m = rates(rows, t, -99.0)
+        return (m["not_covered_unanswerable"], -m["false_not_covered_rate"], -t)
+
+    not_covered_below = max(nc_cuts, key=nc_key) if nc_cuts else min(r["grounding"] for r in free) - 0.01
     best = None
     for t in _cuts([r["answerability"] for r in free]):
         m = rates(rows, not_covered_below, t)
