@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from guide.answer.compose import ANSWERED, NOT_COVERED, RELATED, RELATED_QUOTES, Answer, Composer, ScoringConfig
+from guide.answer.quotes import normalise
 from guide.answer.render import NOT_AN_ANSWER, sources_panel
 from guide.search.chunking import chunk_document
 from guide.search.retrieval import Hit
@@ -184,6 +185,16 @@ def test_a_sentence_the_cross_encoder_ranks_first_but_too_weak_to_quote_is_skipp
     assert a.status == ANSWERED and a.reason is None
     assert a.quotes[0].text.startswith("Volunteers stay when they feel valued.")
     assert not any("Rain" in q.text for q in a.quotes)
+
+
+@pytest.mark.parametrize("question", ["tl;dr?", "what's this blog about?", "summarise it in a nutshell"])
+def test_a_summary_quotes_the_opening_and_the_section_headings_in_order(doc, question):
+    a = ask(composer(doc, answer_threshold=0.0), question)
+    assert a.status == ANSWERED
+    assert a.quotes[0].text.startswith("Volunteers stay")  # the opening passage
+    assert [q.text for q in a.quotes[1:]] == ["Keeping volunteers", "Money", "Weather"]
+    assert all(normalise(doc.text[q.start:q.end]) == q.text and q.verified for q in a.quotes)
+    assert [q.marker for q in a.quotes] == [1, 2, 3, 4]
 
 
 def test_a_question_that_is_not_covered_costs_no_cross_encoder_pairs(doc):

@@ -32,7 +32,9 @@ ASKS_FOR_READING = frozenset(content_terms("read reading case study studies exam
 
 SUMMARY_INTENT = re.compile(
     r"\b(?:tl;?dr|summar(?:y|ise|ize)|overview|in a nutshell|main points|key points|gist)\b"
-    r"|\bwhat(?:'s| is) (?:this|it|the blog) (?:all )?about\b", re.I)
+    r"|\bwhat(?:'s| is) (?:it|(?:this|the) (?:blog|post|article|piece)|this) (?:all )?about\b", re.I)
+# A Markdown section heading (level 2 and below; level 1 is the title): its text is quotable.
+_HEADING_LINE = re.compile(r"^#{2,6}[ \t]+(\S.*?)[ \t]*#*[ \t]*$", re.M)
 AUTHOR_INTENT = re.compile(r"\bwho (?:wrote|writes|is behind|published)\b|\bauthor\b", re.I)
 
 ABSTAIN_MESSAGE = "The sources I have read don't cover that."
@@ -256,6 +258,10 @@ class Composer:
         self._df, self._n = df, n
         self.topic = topic_terms(set(content_terms(ch.span_text(sp.start, sp.end))) for ch in chunks
                                  for sp in ch.sentences)
+        # the section headings of each indexed source: a summary quotes them (`_summary`)
+        indexed = {ch.source_id for ch in chunks}
+        self.headings = {sid: [(m.start(1), m.end(1)) for m in _HEADING_LINE.finditer(t)]
+                         for sid, t in texts.items() if sid in indexed}
 
     @property
     def answer_threshold(self) -> float:
@@ -415,6 +421,8 @@ class Composer:
         quotes = self._quotes(chosen)
         if not quotes:  # nothing verified: say so rather than show unverified text
             return not_covered("unverified")
+        if SUMMARY_INTENT.search(question):
+            quotes = self._summary(quotes, query_vec)
         key_qs = self._key_questions(quotes, hits, query_vec, chosen)
         reading = self._reading(quotes, hits)
         offered = {r.source.id for r in reading if r.source}
@@ -429,6 +437,40 @@ class Composer:
             return None
         texts = [c.text for c in cands[: w.focus_top]]
         return round(float(np.max(self.reranker.score(focus_text(query, self.topic), texts))), 4)
+
+    def _summary(self, quotes: list[Quote], query_vec: np.ndarray) -> list[Quote]:
+        """A summary: the source's opening (the best quote from its opening passage, else that
+        passage's first sentence) and its section headings, verbatim, in the source's order; when
+        there are more headings than room, those nearest the question. Without headings (or room),
+        the quotes as chosen."""
+        sid = quotes[0].source_id
+        spans = self.headings.get(sid, [])
+        room = self.max_quotes - 1
+        if not spans or room < 1:
+            return quotes
+        first = quotes[0]
+        opening = self.openings.get(sid)
+        if opening is not None:
+            inside = [q for q in quotes if q.source_id == sid and opening.start <= q.start < opening.end]
+            if inside:
+                first = inside[0]
+            elif opening.sentences:
+                sp = opening.sentences[0]
+                first = self._quote(opening, sp.start, sp.end) or first
+        text = self.texts[sid]
+        if len(spans) > room:
+            vecs = np.asarray(self.embed_documents([text[a:b] for a, b in spans]), dtype=np.float32)
+            keep = sorted(np.argsort(-(vecs @ query_vec))[:room].tolist())
+            spans = [spans[i] for i in keep]
+        src = self.sources.get(sid)
+        out = [Quote(**{**first.to_dict(), "marker": 1})]
+        for a, b in spans:
+            q = make_quote(text[a:b], text, a, b, source_id=sid, title=first.title, section=text[a:b],
+                           url=first.url, link=passage_link(first.url, text[a:b]), marker=len(out) + 1,
+                           organisation=src.organisation if src else None, kind="heading")
+            if q.verified:
+                out.append(q)
+        return out
 
     def _related(self, base: dict, cands: list[Candidate], hits: Sequence[Hit], question: str, reason: str) -> Answer:
         """The sources touch the topic but do not answer: at most RELATED_QUOTES nearest passages,
