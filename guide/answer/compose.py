@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from guide.search.chunking import Chunk, Span
+from guide.search.chunking import Chunk, Span, heading_spans
 from guide.answer import render
 from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Source, SourceInfo
@@ -33,8 +33,6 @@ ASKS_FOR_READING = frozenset(content_terms("read reading case study studies exam
 SUMMARY_INTENT = re.compile(
     r"\b(?:tl;?dr|summar(?:y|ise|ize)|overview|in a nutshell|main points|key points|gist)\b"
     r"|\bwhat(?:'s| is) (?:it|(?:this|the) (?:blog|post|article|piece)|this) (?:all )?about\b", re.I)
-# A Markdown section heading (level 2 and below; level 1 is the title): its text is quotable.
-_HEADING_LINE = re.compile(r"^#{2,6}[ \t]+(\S.*?)[ \t]*#*[ \t]*$", re.M)
 AUTHOR_INTENT = re.compile(r"\bwho (?:wrote|writes|is behind|published)\b|\bauthor\b", re.I)
 
 ABSTAIN_MESSAGE = "The sources I have read don't cover that."
@@ -260,8 +258,7 @@ class Composer:
                                  for sp in ch.sentences)
         # the section headings of each indexed source: a summary quotes them (`_summary`)
         indexed = {ch.source_id for ch in chunks}
-        self.headings = {sid: [(m.start(1), m.end(1)) for m in _HEADING_LINE.finditer(t)]
-                         for sid, t in texts.items() if sid in indexed}
+        self.headings = {sid: heading_spans(t) for sid, t in texts.items() if sid in indexed}
 
     @property
     def answer_threshold(self) -> float:
@@ -286,11 +283,10 @@ class Composer:
                     hits.append(Hit(first, 0.0))
         return hits
 
-    def candidates(self, hits: Sequence[Hit], query_vec: np.ndarray, query: str, question: str = "", *,
-                   rerank: bool = True) -> list[Candidate]:
-        """Every sentence of the hits, scored and in order. `rerank=False` leaves the cross-encoder
-        out (call `_rerank` later): `compose` decides "not covered" on the cheap evidence alone,
-        so an off-topic question costs no cross-encoder pairs."""
+    def candidates(self, hits: Sequence[Hit], query_vec: np.ndarray, query: str, question: str = "") -> list[Candidate]:
+        """Every sentence of the hits, scored on the cheap evidence and in order. The cross-encoder
+        comes later (`_rerank`): `compose` decides "not covered" on the cheap evidence alone, so an
+        off-topic question costs no cross-encoder pairs."""
         cands: list[Candidate] = []
         for hit in hits:
             if hit.chunk.source_id not in self.texts:
@@ -330,8 +326,6 @@ class Composer:
             # The passage's retrieval rank orders near-ties; it is not evidence of an answer.
             c.score = c.evidence + w.retrieval_rank / (1 + ranks[c.chunk.id])
         cands.sort(key=lambda c: -c.score)
-        if reranked and rerank:
-            self._rerank(cands, query)
         return cands
 
     def _rerank(self, cands: list[Candidate], query: str) -> None:
@@ -370,7 +364,7 @@ class Composer:
         own_terms: Sequence[str] = (),
         source_filter: str | None = None,
     ) -> Answer:
-        cands = self.candidates(self._with_intent_passages(hits, question), query_vec, query, question, rerank=False)
+        cands = self.candidates(self._with_intent_passages(hits, question), query_vec, query, question)
         grounding = self.grounding(cands)  # the cheap evidence: the cross-encoder only orders (see `judged`)
         kind = answer_type(question)
         missing = missing_names(question, self._all_text)
@@ -393,8 +387,7 @@ class Composer:
                                f"The sources I have read don't cover that: they never mention {_join(missing)}.")
         if score < self.threshold:
             return not_covered("low_grounding")
-        if self.scoring.rerank:
-            self._rerank(cands, query)
+        self._rerank(cands, query)
         focus_logit = self._focus_logit(query, cands)
         margin = None
         if self.scope is not None and self.scoring.scope:
@@ -459,12 +452,13 @@ class Composer:
                 first = self._quote(opening, sp.start, sp.end) or first
         text = self.texts[sid]
         if len(spans) > room:
-            vecs = np.asarray(self.embed_documents([text[a:b] for a, b in spans]), dtype=np.float32)
+            vecs = np.asarray(self.embed_documents([text[sp.start:sp.end] for sp in spans]), dtype=np.float32)
             keep = sorted(np.argsort(-(vecs @ query_vec))[:room].tolist())
             spans = [spans[i] for i in keep]
         src = self.sources.get(sid)
         out = [Quote(**{**first.to_dict(), "marker": 1})]
-        for a, b in spans:
+        for sp in spans:
+            a, b = sp.start, sp.end
             q = make_quote(text[a:b], text, a, b, source_id=sid, title=first.title, section=text[a:b],
                            url=first.url, link=passage_link(first.url, text[a:b]), marker=len(out) + 1,
                            organisation=src.organisation if src else None, kind="heading")

@@ -96,6 +96,19 @@ def _trimmed(text: str, start: int, end: int, offset: int) -> Span:
     return Span(start + offset, end + offset)
 
 
+def heading_spans(text: str, min_level: int = 2) -> list[Span]:
+    """The text of each Markdown heading of at least `min_level` (level 1 is the title), as
+    offsets into `text`: quotable as it stands (a summary quotes a source's section headings)."""
+    out: list[Span] = []
+    pos = 0
+    for line in text.split("\n"):
+        m = _HEADING.match(line)
+        if m and len(m.group(1)) >= min_level and m.group(2):
+            out.append(Span(pos + m.start(2), pos + m.end(2)))
+        pos += len(line) + 1
+    return out
+
+
 def paragraphs(text: str) -> list[Paragraph]:
     """Paragraphs of a Markdown text with their heading path, kinds and sentence spans."""
     out: list[Paragraph] = []
