@@ -120,7 +120,8 @@ def slice_runs(tmp_path_factory, minilm):
     from guide.evaluation.scifact import run_benchmark
     from guide.settings import Settings
 
-    settings = Settings(index_dir=tmp_path_factory.mktemp("scifact") / "index")
+    # the data the mark found (GUIDE_SHARED_DIR / GUIDE_SCIFACT_DIR are cleared for each test)
+    settings = Settings(index_dir=tmp_path_factory.mktemp("scifact") / "index", scifact_dir=SCIFACT_DIR)
     # the real cross-encoder, over the hybrid top 10 only (the full run reads deeper), to stay quick
     first = run_benchmark(settings, limit=30, seed=13, embedder=minilm, progress=False, rerank_depth=10)
     second = run_benchmark(settings, limit=30, seed=13, embedder=minilm, progress=False, rerank_depth=10)
