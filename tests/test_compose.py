@@ -215,3 +215,18 @@ def test_a_comparison_the_quotes_do_not_make_is_related(doc):
 def test_a_resource_the_quotes_do_not_name_is_related(doc):
     a = ask(composer(doc, answer_threshold=0.0), "is there a template for thanking volunteers?")
     assert a.status == RELATED and a.reason == "focus_unsupported"
+
+
+def test_a_word_of_the_question_no_chosen_quote_holds_brings_the_sentence_that_holds_it(doc):
+    question = "how do we thank volunteers and share the credit, and the fare?"
+    comp = composer(doc, answer_threshold=0.0)
+    comp.max_quotes = 2
+    comp.scoring = ScoringConfig(cover_terms=False)
+    before = ask(comp, question)
+    assert before.quotes[0].text.startswith("Thank volunteers often")
+    assert not any("fare" in q.text for q in before.quotes)  # outscored by sentences about volunteers
+    comp.scoring = ScoringConfig()
+    after = ask(comp, question)
+    assert after.quotes[0].text == before.quotes[0].text  # the best quote keeps its place
+    assert len(after.quotes) == 2 and "bus fare" in after.quotes[-1].text
+    assert all(doc.text[q.start:q.end] == q.text for q in after.quotes)

@@ -29,6 +29,7 @@ from guide.text import content_terms
 
 ASKS_FOR_QUESTIONS = frozenset(content_terms("ask ourselves questions question reflect consider"))
 ASKS_FOR_READING = frozenset(content_terms("read reading case study studies example examples resource resources"))
+INTENT_WORDS = ASKS_FOR_QUESTIONS | ASKS_FOR_READING  # what kind of passage is asked for, not what about
 
 SUMMARY_INTENT = re.compile(
     r"\b(?:tl;?dr|summar(?:y|ise|ize)|overview|in a nutshell|main points|key points|gist)\b"
@@ -83,6 +84,10 @@ class ScoringConfig:
     reading_not_asked: float = -0.08
     retrieval_rank: float = 0.05  # tie-break by the passage's retrieval rank (not evidence)
     quote_margin: float = 0.4  # a further quote must score within this of the best one (0.2 before the cross-encoder widened the scores)
+    # A word of the question (not a topic word such as "co-production") that no chosen quote
+    # contains, but a quotable sentence does: that sentence takes the last place ("we've had cuts"
+    # gets the sentence about cuts even when sentences about co-production in general score higher).
+    cover_terms: bool = True
     # Answerability (answered vs related) = (1 - focus) * grounding
     #   + focus * sigmoid(cross-encoder logit of the question's focus / rerank_scale), where the
     # focus is the question without its topic words (guide/answer/focus.py), scored against the
@@ -406,7 +411,7 @@ class Composer:
                 cands = fitting
         if reason is not None:
             return self._related(base, cands, hits, question, reason)
-        chosen = self._select(cands)
+        chosen = self._select(cands, query)
         focus = asked_for(question, self.topic)
         if focus is not None and not any(supports(focus, c.text) for c in chosen):
             # the topic is there, but not the comparison or the resource asked for
@@ -497,7 +502,7 @@ class Composer:
             best = max(best, self.scoring.evidence(float(v @ own_vec), lex, c.rerank if in_g else None, reranked=in_g))
         return best
 
-    def _select(self, cands: list[Candidate]) -> list[Candidate]:
+    def _select(self, cands: list[Candidate], query: str = "") -> list[Candidate]:
         # Only sentences whose own evidence reaches the threshold are quotable. The cross-encoder
         # may rank first a sentence too weak to quote: it is skipped, and the margin is measured
         # from the best quotable sentence, not from it.
@@ -514,6 +519,23 @@ class Composer:
             if any(_same_sentence(c, o) for o in chosen):
                 continue
             chosen.append(c)
+        if self.scoring.cover_terms and query:
+            chosen = self._cover(quotable, chosen, query)
+        return chosen
+
+    def _cover(self, quotable: list[Candidate], chosen: list[Candidate], query: str) -> list[Candidate]:
+        """The best quotable sentence holding a word of the question that no chosen quote holds
+        (topic words, words naming the kind of passage asked for, and words the sources never use
+        aside) takes the last place, or a free one; never the first."""
+        asked = {t for t in content_terms(query) if t not in self.topic and t not in INTENT_WORDS and self._df.get(t)}
+        missing = asked - set().union(*(content_terms(c.text) for c in chosen))
+        if not missing or len(chosen) == self.max_quotes == 1:
+            return chosen
+        for c in quotable:  # in score order
+            if c in chosen or c.chunk.kind == "more_reading" or any(_same_sentence(c, o) for o in chosen):
+                continue
+            if missing & set(content_terms(c.text)):
+                return (chosen if len(chosen) < self.max_quotes else chosen[:-1]) + [c]
         return chosen
 
     def _quotes(self, chosen: list[Candidate]) -> list[Quote]:
