@@ -230,3 +230,16 @@ def test_a_word_of_the_question_no_chosen_quote_holds_brings_the_sentence_that_h
     assert after.quotes[0].text == before.quotes[0].text  # the best quote keeps its place
     assert len(after.quotes) == 2 and "bus fare" in after.quotes[-1].text
     assert all(doc.text[q.start:q.end] == q.text for q in after.quotes)
+
+
+def test_a_quoted_sentence_is_finished_by_the_next_one_when_that_one_points_back():
+    text = "# Costs\n\nSeed costs rose sharply this spring. This delayed planting by a fortnight. Rain in April.\n"
+    d = Document(Source(id="costs", title="Costs", kind="blog", url="https://example.org/costs"), text, {}, Path("c.md"))
+    comp = composer(d, answer_threshold=0.0)
+    comp.max_quotes = 1
+    comp.scoring = ScoringConfig(carry_on=False)
+    assert [q.text for q in ask(comp, "seed costs rose?").quotes] == ["Seed costs rose sharply this spring."]
+    comp.scoring = ScoringConfig()
+    (q,) = ask(comp, "seed costs rose?").quotes
+    assert q.text == "Seed costs rose sharply this spring. This delayed planting by a fortnight."
+    assert text[q.start:q.end] == q.text and q.verified  # one verbatim span; "Rain in April." does not point back

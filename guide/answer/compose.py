@@ -29,6 +29,8 @@ from guide.text import content_terms
 
 ASKS_FOR_QUESTIONS = frozenset(content_terms("ask ourselves questions question reflect consider"))
 ASKS_FOR_READING = frozenset(content_terms("read reading case study studies example examples resource resources"))
+# A sentence opening with one of these continues the one before it.
+POINTS_BACK = re.compile(r"^(?:It|This|That|These|Those|They|Such)\b")
 INTENT_WORDS = ASKS_FOR_QUESTIONS | ASKS_FOR_READING  # what kind of passage is asked for, not what about
 
 SUMMARY_INTENT = re.compile(
@@ -88,6 +90,10 @@ class ScoringConfig:
     # contains, but a quotable sentence does: that sentence takes the last place ("we've had cuts"
     # gets the sentence about cuts even when sentences about co-production in general score higher).
     cover_terms: bool = True
+    # A quoted sentence whose next sentence (in the same passage) opens with a word pointing back
+    # to it ("It takes time to build...", "That passion is...") is quoted with that sentence: the
+    # thought it starts is finished there.
+    carry_on: bool = True
     # Answerability (answered vs related) = (1 - focus) * grounding
     #   + focus * sigmoid(cross-encoder logit of the question's focus / rerank_scale), where the
     # focus is the question without its topic words (guide/answer/focus.py), scored against the
@@ -538,8 +544,25 @@ class Composer:
                 return (chosen if len(chosen) < self.max_quotes else chosen[:-1]) + [c]
         return chosen
 
+    def _carried_on(self, chosen: list[Candidate]) -> list[Candidate]:
+        """`chosen` plus, for each, the next sentence of its passage when that one points back."""
+        have = {(c.chunk.id, c.index) for c in chosen}
+        out = list(chosen)
+        for c in chosen:
+            nxt = c.index + 1
+            if nxt >= len(c.chunk.sentences) or (c.chunk.id, nxt) in have:
+                continue
+            sp = c.chunk.sentences[nxt]
+            text = c.chunk.span_text(sp.start, sp.end)
+            if POINTS_BACK.match(text):
+                have.add((c.chunk.id, nxt))
+                out.append(Candidate(c.chunk, nxt, sp, text, score=c.score))
+        return out
+
     def _quotes(self, chosen: list[Candidate]) -> list[Quote]:
         # Adjacent sentences of one passage become one span; order by first appearance in score order.
+        if self.scoring.carry_on:
+            chosen = self._carried_on(chosen)
         groups: list[list[Candidate]] = []
         for c in chosen:
             for g in groups:
