@@ -23,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ABSTAIN_THRESHOLD = 0.227
 # Answers scoring between the two thresholds are `related` (the sources touch the topic but do not
 # answer); at or above this one they are `answered`. Calibrated with `guide calibrate` too.
-DEFAULT_ANSWER_THRESHOLD = 0.281
+DEFAULT_ANSWER_THRESHOLD = 0.407
 
 
 OFFLINE_ENVIRONMENT = {
@@ -158,10 +158,10 @@ class Settings:
     @property
     def calibration_sets(self) -> list[Path]:
         """The tuning sets the two thresholds are calibrated on and the scope examples come from:
-        development, stress and the tuning halves of the two practitioner sets. Held-out sets
-        (heldout.jsonl, practitioner_heldout.jsonl, practitioner2_heldout.jsonl) are never used for tuning."""
+        development, stress and the tuning halves of the three practitioner sets. Held-out sets
+        (heldout.jsonl and the practitioner*_heldout.jsonl halves) are never used for tuning."""
         return [self.dev_set, self.evals_dir / "hard.jsonl", self.evals_dir / "practitioner_tune.jsonl",
-                self.evals_dir / "practitioner2_tune.jsonl"]
+                self.evals_dir / "practitioner2_tune.jsonl", self.evals_dir / "practitioner3_tune.jsonl"]
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
