@@ -181,11 +181,14 @@ class Guide:
                                     keyword=KeywordIndex(chunks), k=settings.top_k)
         sources = {s.id: s for s in manifest.sources}
         case_studies = matcher_for(manifest, embedder)
+        scope_model = scope_for(settings, chunks, embedder) if scope else None
+        # the answer threshold was calibrated with the scope margin in the answerability; without
+        # it, the one calibrated without it
+        answer_cut = settings.answer_cut if scope_model is not None else settings.answer_cut_without_scope
         composer = Composer(texts, sources, chunks, embedder.embed_documents,
-                            threshold=settings.abstain_threshold, answer_threshold=settings.answer_cut,
+                            threshold=settings.abstain_threshold, answer_threshold=answer_cut,
                             max_quotes=settings.max_quotes,
-                            case_studies=case_studies, reranker=make_reranker(settings),
-                            scope=scope_for(settings, chunks, embedder) if scope else None)
+                            case_studies=case_studies, reranker=make_reranker(settings), scope=scope_model)
         return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale, case_studies,
                    Store(client, settings.collection_prefix), writer=answer_writer(settings, llm))
 

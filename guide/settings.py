@@ -24,6 +24,11 @@ DEFAULT_ABSTAIN_THRESHOLD = 0.227
 # Answers scoring between the two thresholds are `related` (the sources touch the topic but do not
 # answer); at or above this one they are `answered`. Calibrated with `guide calibrate` too.
 DEFAULT_ANSWER_THRESHOLD = 0.407
+# The same cut calibrated for a guide without scope examples (no tuning sets, or a corpus they are
+# not about, such as SciFact): answerability is then grounding and focus alone, so its scale is
+# not the one above. Calibrated at 0.226, under the not-covered cut: without the scope margin no
+# cut separates "related" from "answered" better than answering (docs/decisions.md).
+DEFAULT_ANSWER_THRESHOLD_WITHOUT_SCOPE = 0.226
 
 
 OFFLINE_ENVIRONMENT = {
@@ -138,6 +143,14 @@ class Settings:
         if self.answer_threshold is not None:
             return self.answer_threshold
         return DEFAULT_ANSWER_THRESHOLD if self.embedder == "minilm" else self.abstain_threshold
+
+    @property
+    def answer_cut_without_scope(self) -> float:
+        """The answered-vs-related threshold for a guide with no scope examples: the one set by
+        `answer_threshold`, else the calibrated default for that case."""
+        if self.answer_threshold is not None:
+            return self.answer_threshold
+        return DEFAULT_ANSWER_THRESHOLD_WITHOUT_SCOPE if self.embedder == "minilm" else self.abstain_threshold
 
     @property
     def manifest_path(self) -> Path:

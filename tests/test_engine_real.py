@@ -67,6 +67,22 @@ def test_default_thresholds_are_the_calibrated_ones(real_guide):
     assert abs(result["answer_threshold"] - real_guide.settings.answer_cut) <= 0.02, result
     cur = result["current"]  # the defaults keep the calibration's promises on the tuning sets
     assert cur["false_not_covered_rate"] <= 0.05 and cur["answered_share"] >= 0.75, result
+    bare = result["without_scope"]  # and so does the cut for a guide with no scope examples
+    assert abs(bare["answer_threshold"] - real_guide.settings.answer_cut_without_scope) <= 0.02, bare
+    assert bare["current"]["answered_share"] >= 0.75, bare
+
+
+def test_a_guide_without_scope_examples_uses_the_answer_cut_calibrated_without_them(real_guide, minilm, tmp_path):
+    from guide.engine import Guide
+
+    assert real_guide.composer.scope is not None
+    assert real_guide.composer.answer_threshold == real_guide.settings.answer_cut
+    # no tuning sets where the settings look for them: no scope examples, the other cut
+    bare = Guide.open(real_guide.settings.replace(evals_dir=tmp_path), embedder=minilm)
+    assert bare.composer.scope is None
+    assert bare.composer.answer_threshold == max(real_guide.settings.answer_cut_without_scope,
+                                                 real_guide.settings.abstain_threshold)
+    assert bare.ask("We've had cuts. Can we still co-produce?").status == "answered"
 
 
 def test_answer_links_each_quote_to_the_passage(real_guide):

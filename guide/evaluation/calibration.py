@@ -15,7 +15,9 @@ give -> at best related) are kept as they are. Then, pure functions choose:
    ones fully answered (a hedge costs the user too). Ties go to the higher answered share.
 
 Each threshold is the midpoint between the two scores either side of its cut. The tuning sets
-are `Settings.calibration_sets` (dev, hard, practitioner_tune); held-out sets are never used.
+are `Settings.calibration_sets` (dev, hard and the practitioner tuning halves); held-out sets are
+never used. With scope examples, the answer threshold is calibrated a second time without them
+(`without_scope`): the cut a guide uses when it has none (`Settings.answer_cut_without_scope`).
 """
 
 from __future__ import annotations
@@ -121,4 +123,15 @@ def calibrate_thresholds(guide, paths: Path | list[Path], **bounds) -> dict:
     result["sets"] = [str(p) for p in paths]
     result["current"] = {"abstain_threshold": s.abstain_threshold, "answer_threshold": s.answer_cut,
                          **rates(rows, s.abstain_threshold, s.answer_cut)}
+    comp = guide.composer
+    if comp.scope is not None:
+        # the answer threshold for a guide without scope examples (Settings.answer_cut_without_scope)
+        saved, comp.scope = comp.scope, None
+        try:
+            bare = [r for p in paths for r in score_questions(guide, p)]
+        finally:
+            comp.scope = saved
+        result["without_scope"] = best_thresholds(bare, **bounds)
+        result["without_scope"]["current"] = {"answer_threshold": s.answer_cut_without_scope,
+                                              **rates(bare, s.abstain_threshold, s.answer_cut_without_scope)}
     return result
