@@ -17,7 +17,7 @@ from guide.errors import SettingsError
 PREFIX = "GUIDE_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Calibrated for all-MiniLM-L6-v2 on evals/dev.jsonl + evals/hard.jsonl with `guide calibrate`
+# Calibrated for all-MiniLM-L6-v2 on the tuning sets (`Settings.calibration_sets`) with `guide calibrate`
 # (see docs/decisions.md); the deterministic test embedder needs its own (tests set it):
 # an answer whose best evidence scores below this is an abstention.
 DEFAULT_ABSTAIN_THRESHOLD = 0.227
