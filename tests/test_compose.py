@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from guide.answer.compose import ANSWERED, NOT_COVERED, RELATED, RELATED_QUOTES, Answer, Composer, ScoringConfig
+from guide.answer.compose import ANSWERED, NOT_COVERED, RELATED, RELATED_QUOTES, Answer, Candidate, Composer, ScoringConfig
 from guide.answer.quotes import normalise
 from guide.answer.render import NOT_AN_ANSWER, sources_panel
 from guide.search.chunking import chunk_document
@@ -243,3 +243,16 @@ def test_a_quoted_sentence_is_finished_by_the_next_one_when_that_one_points_back
     (q,) = ask(comp, "seed costs rose?").quotes
     assert q.text == "Seed costs rose sharply this spring. This delayed planting by a fortnight."
     assert text[q.start:q.end] == q.text and q.verified  # one verbatim span; "Rain in April." does not point back
+
+
+def test_a_sentence_between_two_quoted_ones_joins_them_into_one_span(doc):
+    comp = composer(doc)
+    (chunk,) = [c for group in comp.section_index.values() for c in group if "Volunteers stay" in c.text]
+    cands = [Candidate(chunk, i, sp, chunk.span_text(sp.start, sp.end)) for i, sp in enumerate(chunk.sentences)]
+    assert len(cands) >= 3
+    # chosen in score order: the third sentence, the first, then the one between them
+    quotes = comp._quotes([cands[2], cands[0], cands[1]])
+    assert len(quotes) == 1  # not the first sentence shown apart from the rest, after them
+    q = quotes[0]
+    assert q.start == cands[0].span.start and q.end == cands[2].span.end
+    assert normalise(doc.text[q.start:q.end]) == q.text and q.verified

@@ -569,12 +569,15 @@ class Composer:
             chosen = self._carried_on(chosen)
         groups: list[list[Candidate]] = []
         for c in chosen:
-            for g in groups:
-                if g[0].chunk.id == c.chunk.id and any(abs(o.index - c.index) == 1 for o in g):
-                    g.append(c)
-                    break
-            else:
+            touching = [g for g in groups
+                        if g[0].chunk.id == c.chunk.id and any(abs(o.index - c.index) == 1 for o in g)]
+            if not touching:
                 groups.append([c])
+                continue
+            touching[0].append(c)
+            for g in touching[1:]:  # a sentence between two chosen ones joins them into one span
+                touching[0].extend(g)
+                groups.remove(g)
         quotes: list[Quote] = []
         for g in groups:
             g.sort(key=lambda c: c.index)
