@@ -171,11 +171,10 @@ class Settings:
     @property
     def calibration_sets(self) -> list[Path]:
         """The tuning sets the two thresholds are calibrated on and the scope examples come from:
-        development, stress and the tuning halves of the four practitioner sets. Held-out sets
-        (heldout.jsonl and the practitioner*_heldout.jsonl halves) are never used for tuning."""
-        return [self.dev_set, self.evals_dir / "hard.jsonl", self.evals_dir / "practitioner_tune.jsonl",
-                self.evals_dir / "practitioner2_tune.jsonl", self.evals_dir / "practitioner3_tune.jsonl",
-                self.evals_dir / "practitioner4_tune.jsonl"]
+        development, stress and every `*_tune.jsonl` in the evals folder (the tuning halves of
+        the practitioner sets, and labelled visitors' questions saved under such a name). Held-out
+        sets (heldout.jsonl and the *_heldout.jsonl halves) are never used for tuning."""
+        return [self.dev_set, self.evals_dir / "hard.jsonl", *sorted(self.evals_dir.glob("*_tune.jsonl"))]
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -187,3 +187,46 @@ def test_an_unusable_data_path_is_a_clear_error(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(FeedbackError, match="GUIDE_DATA_DIR"):
         FeedbackStore(blocker / "feedback.sqlite3")
+
+
+def test_visitors_questions_rated_down_become_a_question_set_to_label(tmp_path):
+    from guide.cli.commands import main
+    from guide.errors import CorpusError
+    from guide.evaluation.questions import load_questions
+    from guide.settings import Settings
+
+    runner = CliRunner()
+    out = tmp_path / "visitors_unlabelled.jsonl"
+    result = runner.invoke(main, ["feedback", "questions", "--out", str(out)])
+    assert result.exit_code == 1 and "no feedback yet" in result.output and not out.exists()
+
+    store = FeedbackStore(Settings.from_env().feedback_db)  # GUIDE_DATA_DIR points to a temp dir
+    store.add(session_id="s", turn_id="1", question="Can we co-produce with people in prison?", answer="“…” [1]",
+              abstained=False, rating="down", comment="not about prisons", sources=SOURCES)
+    store.add(session_id="s", turn_id="2", question="How do we keep trust?", answer="“…” [1]", rating="up",
+              sources=SOURCES)
+    store.add(session_id="t", turn_id="3", question="can we  co-produce with people in PRISON?", answer="…",
+              rating="down", sources=SOURCES)
+    store.add(session_id="s", turn_id="4", question="and what about them?", query="and what about them? — prison",
+              answer="…", abstained=True, rating="down", sources=SOURCES)
+    result = runner.invoke(main, ["feedback", "questions", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "wrote 2 questions" in result.output and "_tune.jsonl" in result.output
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines() if not x.startswith("#")]
+    assert [x["question"] for x in lines] == ["Can we co-produce with people in prison?", "and what about them?"]
+    assert lines[0]["answerable"] is None and lines[0]["guide_said"] == "answered"
+    assert lines[0]["comment"] == "not about prisons" and "query" not in lines[0]
+    assert lines[1]["guide_said"] == "declined" and lines[1]["query"] == "and what about them? — prison"
+    # unlabelled, the file is refused with its first unlabelled line named
+    with pytest.raises(CorpusError, match=r"line 7.*answerable"):
+        load_questions(out)
+    labelled = out.read_text(encoding="utf-8").replace('"answerable": null', '"answerable": false')
+    out.with_name("visitors_tune.jsonl").write_text(labelled, encoding="utf-8")
+    assert [q.answerable for q in load_questions(out.with_name("visitors_tune.jsonl"))] == [False, False]
+    # never over an existing file: it may hold someone's labels
+    before = out.read_text(encoding="utf-8")
+    result = runner.invoke(main, ["feedback", "questions", "--all-ratings", "--out", str(out)])
+    assert result.exit_code == 1 and "already exists; nothing was written" in result.output
+    assert out.read_text(encoding="utf-8") == before
+    result = runner.invoke(main, ["feedback", "questions", "--all-ratings", "--out", str(tmp_path / "all.jsonl")])
+    assert result.exit_code == 0 and "wrote 3 questions" in result.output

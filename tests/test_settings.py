@@ -30,3 +30,12 @@ def test_bad_values_say_how_to_fix_them(env, message):
 def test_state_paths_go_to_temp_dirs_in_tests(tmp_path):
     s = Settings.from_env()
     assert str(s.index_dir).startswith(str(tmp_path)) and str(s.data_dir).startswith(str(tmp_path))
+
+
+def test_every_tune_file_in_the_evals_folder_is_a_tuning_set_and_no_heldout_file_is(tmp_path):
+    from guide.settings import Settings
+
+    for name in ("dev.jsonl", "hard.jsonl", "a_tune.jsonl", "visitors_tune.jsonl", "a_heldout.jsonl", "heldout.jsonl"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+    sets = [p.name for p in Settings.from_env().replace(evals_dir=tmp_path).calibration_sets]
+    assert sets == ["dev.jsonl", "hard.jsonl", "a_tune.jsonl", "visitors_tune.jsonl"]

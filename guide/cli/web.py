@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import click
 
@@ -85,3 +86,21 @@ def export(settings: Settings, fmt: str | None, out: str) -> None:
                    err=True)
     n = FeedbackStore(settings.feedback_db).export(out, fmt)
     click.echo(f"wrote {n} feedback record{'s' if n != 1 else ''} to {out} ({fmt})")
+
+
+@feedback.command("questions")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
+              help="New question file to write, e.g. evals/visitors_unlabelled.jsonl (never overwritten).")
+@click.option("--all-ratings", is_flag=True, help="Every rated question, not only those rated down.")
+@pass_settings
+def questions(settings: Settings, out: str, all_ratings: bool) -> None:
+    """Write visitors' questions rated down as a question set to label (see evals/README.md)."""
+    from guide.evaluation.questions import visitor_questions, write_question_file
+    from guide.web.feedback import FeedbackStore
+
+    if not settings.feedback_db.exists():
+        raise click.ClickException(f"no feedback yet ({settings.feedback_db} does not exist); nothing was written")
+    rows = visitor_questions(FeedbackStore(settings.feedback_db).records(), ratings=None if all_ratings else ("down",))
+    write_question_file(Path(out), rows)
+    click.echo(f"wrote {len(rows)} question{'s' if len(rows) != 1 else ''} to {out}: label each \"answerable\" "
+               "(true or false), save it as evals/<name>_tune.jsonl, then run `guide calibrate`")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Collection, Iterable, Sequence
 
 from guide.errors import CorpusError
 
@@ -73,3 +74,51 @@ def _question(d: object, path: Path, n: int) -> EvalQuestion:
     ):
         raise bad("'history' must be a list of {\"role\": \"user\"|\"assistant\", \"content\": str}")
     return EvalQuestion(d["id"], d["question"], d["answerable"], lists["sources"], lists["quotes"], tuple(history))
+
+
+# --- visitors' questions, to label --------------------------------------------------------
+VISITOR_HEADER = (
+    "# Questions visitors rated in the web chat (`guide feedback questions`), to label by hand.",
+    "# For each line set \"answerable\" to true or false: do the guide's sources answer it? For true,",
+    "# add the \"sources\" and the \"quotes\" (spans of them) a good answer shows. Until every line is",
+    "# labelled, `guide eval` and `guide calibrate` refuse the file and name the first unlabelled line.",
+    "# Saved as evals/<name>_tune.jsonl it becomes a tuning set (scope examples and calibration);",
+    "# then run `guide calibrate`. \"guide_said\", \"rating\", \"comment\" and \"query\" are context only.",
+)
+
+
+def visitor_questions(records: Iterable[dict], *, ratings: Collection[str] | None = ("down",)) -> list[dict]:
+    """Pure: feedback records (guide/web/feedback.py) -> question-set lines with "answerable": null,
+    one per distinct question (case and spacing aside), oldest first. `ratings`: which ratings to
+    keep (None: every record)."""
+    out: list[dict] = []
+    seen: set[str] = set()
+    for r in records:
+        if ratings is not None and r.get("rating") not in ratings:
+            continue
+        question = " ".join(str(r.get("question") or "").split())
+        if not question or question.casefold() in seen:
+            continue
+        seen.add(question.casefold())
+        row = {"id": f"visitor-{r.get('id')}", "question": question, "answerable": None, "sources": [], "quotes": [],
+               "guide_said": "declined" if r.get("abstained") else "answered", "rating": r.get("rating"),
+               "comment": r.get("comment") or ""}
+        query = " ".join(str(r.get("query") or "").split())
+        if query and query != question:
+            row["query"] = query  # a follow-up: the question as the guide understood it
+        out.append(row)
+    return out
+
+
+def write_question_file(path: Path, rows: Sequence[dict], header: Sequence[str] = VISITOR_HEADER) -> None:
+    """Write a new question file (never over an existing one: it may hold someone's labels)."""
+    path = Path(path)
+    text = "".join(f"{h}\n" for h in header) + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as fh:
+            fh.write(text)
+    except FileExistsError:
+        raise CorpusError("already exists; nothing was written (choose a new file)", path=path) from None
+    except OSError as exc:
+        raise CorpusError(f"cannot write: {exc.strerror or exc}", path=path) from None
