@@ -140,17 +140,18 @@ class Settings:
     @property
     def answer_cut(self) -> float:
         """The answered-vs-related threshold in effect (see `answer_threshold`)."""
-        if self.answer_threshold is not None:
-            return self.answer_threshold
-        return DEFAULT_ANSWER_THRESHOLD if self.embedder == "minilm" else self.abstain_threshold
+        return self._answer_cut(DEFAULT_ANSWER_THRESHOLD)
 
     @property
     def answer_cut_without_scope(self) -> float:
-        """The answered-vs-related threshold for a guide with no scope examples: the one set by
-        `answer_threshold`, else the calibrated default for that case."""
+        """The same for a guide with no scope examples: the one set by `answer_threshold`, else
+        the default calibrated for that case."""
+        return self._answer_cut(DEFAULT_ANSWER_THRESHOLD_WITHOUT_SCOPE)
+
+    def _answer_cut(self, calibrated: float) -> float:
         if self.answer_threshold is not None:
             return self.answer_threshold
-        return DEFAULT_ANSWER_THRESHOLD_WITHOUT_SCOPE if self.embedder == "minilm" else self.abstain_threshold
+        return calibrated if self.embedder == "minilm" else self.abstain_threshold
 
     @property
     def manifest_path(self) -> Path:

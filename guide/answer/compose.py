@@ -222,6 +222,7 @@ class Candidate:
     lexical: float = 0.0
     rerank: float | None = None  # cross-encoder logit, when it was scored
     base_evidence: float = 0.0  # the evidence without the cross-encoder's term
+    terms: frozenset[str] = frozenset()  # its content terms (guide.text.content_terms)
 
 
 class Composer:
@@ -322,7 +323,7 @@ class Composer:
         w = self.scoring
         reranked = self.reranker is not None and w.rerank > 0
         for c, s in zip(cands, cos):
-            terms = set(content_terms(c.text))
+            c.terms = terms = frozenset(content_terms(c.text))
             c.cos = float(s)
             c.lexical = sum(self._idf(t) for t in q_terms & terms) / q_weight if q_weight else 0.0
             c.evidence = w.evidence(c.cos, c.lexical, reranked=reranked)
@@ -538,13 +539,13 @@ class Composer:
         (topic words, words naming the kind of passage asked for, and words the sources never use
         aside) takes the last place, or a free one; never the first."""
         asked = {t for t in content_terms(query) if t not in self.topic and t not in INTENT_WORDS and self._df.get(t)}
-        missing = asked - set().union(*(content_terms(c.text) for c in chosen))
+        missing = asked - set().union(*(c.terms for c in chosen))
         if not missing or len(chosen) == self.max_quotes == 1:
             return chosen
         for c in quotable:  # in score order
-            if c in chosen or c.chunk.kind == "more_reading" or any(_same_sentence(c, o) for o in chosen):
+            if c.chunk.kind == "more_reading" or any(_same_sentence(c, o) for o in chosen):
                 continue
-            if missing & set(content_terms(c.text)):
+            if missing & c.terms:
                 return (chosen if len(chosen) < self.max_quotes else chosen[:-1]) + [c]
         return chosen
 

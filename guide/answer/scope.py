@@ -5,8 +5,8 @@ Relevance scores cannot tell a question the blog answers from one *next to* it: 
 co-production. Intent classifiers meet the same problem and solve it with labelled examples of
 the out-of-scope class. Here the in-scope examples are the corpus's own sentences and the
 answerable questions of the tuning sets; the out-of-scope examples are the tuning sets'
-unanswerable questions (evals/dev.jsonl, hard.jsonl, practitioner_tune.jsonl: never a held-out
-set). A question's *scope margin* is
+unanswerable questions (`Settings.calibration_sets`: never a held-out set). A question's *scope
+margin* is
 
     max cosine to an in-scope example - max cosine to an out-of-scope example
 
@@ -24,19 +24,20 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from guide.text import words
+
 CORPUS_GROUP = "corpus"
 _EXCLUDED: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("scope_excluded", default=frozenset())
 
 
 def normalise(question: str) -> str:
-    return " ".join(re.findall(r"\w+", question.lower()))
+    return " ".join(words(question))
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class ScopeModel:
         self.vectors = np.asarray(vectors, dtype=np.float32).reshape(len(self.examples), -1)
         self.in_scope = np.asarray([e.in_scope for e in self.examples], dtype=bool)
         self.groups = np.asarray([e.group for e in self.examples], dtype=object)
+        self._keep: dict[frozenset[str], np.ndarray] = {}  # excluded groups -> examples kept
         self._by_text: dict[str, set[str]] = {}
         for e in self.examples:
             self._by_text.setdefault(normalise(e.text), set()).add(e.group)
@@ -100,7 +102,9 @@ class ScopeModel:
         """max cosine to in-scope examples - max cosine to out-of-scope ones, without the excluded
         groups (default: those `excluding` set); None when either side has no example left."""
         excluded = _EXCLUDED.get() if exclude is None else frozenset(exclude)
-        keep = np.asarray([g not in excluded for g in self.groups], dtype=bool)
+        keep = self._keep.get(excluded)
+        if keep is None:  # a few distinct exclusions at most (none for a visitor, one per tuning set)
+            keep = self._keep[excluded] = np.asarray([g not in excluded for g in self.groups], dtype=bool)
         inside, outside = keep & self.in_scope, keep & ~self.in_scope
         if not inside.any() or not outside.any():
             return None

@@ -121,9 +121,10 @@ def calibrate_thresholds(guide, paths: Path | list[Path], **bounds) -> dict:
     s = guide.settings
     result["questions"] = len(rows)
     result["sets"] = [str(p) for p in paths]
-    result["current"] = {"abstain_threshold": s.abstain_threshold, "answer_threshold": s.answer_cut,
-                         **rates(rows, s.abstain_threshold, s.answer_cut)}
     comp = guide.composer
+    cut = comp.answer_threshold  # the cut in effect (Guide.assemble: with or without scope examples)
+    result["current"] = {"abstain_threshold": s.abstain_threshold, "answer_threshold": cut,
+                         **rates(rows, s.abstain_threshold, cut)}
     if comp.scope is not None:
         # the answer threshold for a guide without scope examples (Settings.answer_cut_without_scope)
         saved, comp.scope = comp.scope, None
