@@ -232,6 +232,30 @@ def test_a_word_of_the_question_no_chosen_quote_holds_brings_the_sentence_that_h
     assert all(doc.text[q.start:q.end] == q.text for q in after.quotes)
 
 
+def _related_quotes(doc, question: str, **scoring) -> list[str]:
+    comp = composer(doc, answer_threshold=0.95)  # every answer is related
+    comp.reranker = PicksReranker("olunteers")  # the two sentences about volunteers come first
+    comp.scoring = ScoringConfig(rerank=4.0, **scoring)
+    a = ask(comp, question)
+    assert a.status == RELATED and len(a.quotes) <= RELATED_QUOTES
+    assert all(doc.text[q.start:q.end] == q.text for q in a.quotes)
+    return [q.text for q in a.quotes]
+
+
+def test_a_related_answers_second_passage_gives_way_to_the_sentence_holding_an_asked_word(doc):
+    question = "how do we keep volunteers, and who pays the bus fare?"
+    before = _related_quotes(doc, question, cover_terms=False)
+    assert not any("fare" in q for q in before)
+    after = _related_quotes(doc, question)
+    assert after[0].startswith("Thank volunteers often") and "bus fare" in after[-1]
+
+
+def test_a_last_quote_that_alone_holds_an_asked_word_keeps_its_place(doc):
+    # "stay" is asked and only "Volunteers stay when they feel valued." holds it: "fare" waits
+    quotes = _related_quotes(doc, "do volunteers stay, and who pays the bus fare?")
+    assert any("Volunteers stay" in q for q in quotes) and not any("fare" in q for q in quotes)
+
+
 def test_a_quoted_sentence_is_finished_by_the_next_one_when_that_one_points_back():
     text = "# Costs\n\nSeed costs rose sharply this spring. This delayed planting by a fortnight. Rain in April.\n"
     d = Document(Source(id="costs", title="Costs", kind="blog", url="https://example.org/costs"), text, {}, Path("c.md"))

@@ -89,6 +89,9 @@ class ScoringConfig:
     # A word of the question (not a topic word such as "co-production") that no chosen quote
     # contains, but a quotable sentence does: that sentence takes the last place ("we've had cuts"
     # gets the sentence about cuts even when sentences about co-production in general score higher).
+    # Related answers too: of their two nearest passages, the second gives way to the nearest
+    # sentence holding such a word ("We've had big cuts this year..." shows the sentence on cuts).
+    # A last quote holding an asked word no other quote holds never gives way.
     cover_terms: bool = True
     # A quoted sentence whose next sentence (in the same passage) opens with a word pointing back
     # to it ("It takes time to build...", "That passion is...") is quoted with that sentence: the
@@ -492,6 +495,8 @@ class Composer:
             if c.chunk.kind == "more_reading" or any(_same_sentence(c, o) for o in chosen):
                 continue
             chosen.append(c)
+        if self.scoring.cover_terms and chosen:
+            chosen = self._cover(cands, chosen, base["query"], limit=RELATED_QUOTES)
         quotes = self._quotes(chosen)
         if not quotes:
             return Answer(**base, status=NOT_COVERED, message=ABSTAIN_MESSAGE, reason="unverified",
@@ -534,19 +539,26 @@ class Composer:
             chosen = self._cover(quotable, chosen, query)
         return chosen
 
-    def _cover(self, quotable: list[Candidate], chosen: list[Candidate], query: str) -> list[Candidate]:
+    def _cover(self, quotable: list[Candidate], chosen: list[Candidate], query: str,
+               limit: int | None = None) -> list[Candidate]:
         """The best quotable sentence holding a word of the question that no chosen quote holds
         (topic words, words naming the kind of passage asked for, and words the sources never use
-        aside) takes the last place, or a free one; never the first."""
+        aside) takes the last of `limit` places, or a free one; never the first, and never the
+        place of a quote that alone holds another asked word."""
         asked = {t for t in content_terms(query) if t not in self.topic and t not in INTENT_WORDS and self._df.get(t)}
         missing = asked - set().union(*(c.terms for c in chosen))
-        if not missing or len(chosen) == self.max_quotes == 1:
+        limit = self.max_quotes if limit is None else limit
+        if not missing or len(chosen) == limit == 1:
             return chosen
+        if len(chosen) >= limit:  # the last quote gives way only if it holds no asked word the others lack
+            others = set().union(*(c.terms for c in chosen[:-1]))
+            if (chosen[-1].terms & asked) - others:
+                return chosen
         for c in quotable:  # in score order
             if c.chunk.kind == "more_reading" or any(_same_sentence(c, o) for o in chosen):
                 continue
             if missing & c.terms:
-                return (chosen if len(chosen) < self.max_quotes else chosen[:-1]) + [c]
+                return (chosen if len(chosen) < limit else chosen[:-1]) + [c]
         return chosen
 
     def _carried_on(self, chosen: list[Candidate]) -> list[Candidate]:
