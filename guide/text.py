@@ -16,7 +16,8 @@ STOPWORDS = frozenset(
     to too under until up very was wasn't we we'd we'll we're we've were weren't what what's when when's
     where where's which while who who's whom why why's with won't would wouldn't you you'd you'll you're
     you've your yours yourself yourselves also just us get got really still even much many anything
-    something thing things way ways lot lots one ones may might must will shall""".split()
+    something thing things way ways lot lots one ones may might must will shall
+    tho though pls plz please thx ok okay hi hey hiya cheers yeah btw tbh lol anyway anyways""".split()
 )
 # Words that point back to an earlier turn rather than naming a topic.
 ANAPHORA = frozenset("it its this that these those they them their there such same".split())

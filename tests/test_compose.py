@@ -91,6 +91,13 @@ def test_a_weakly_supported_question_is_related_with_at_most_two_passages_labell
     assert "Nearest passages (not an answer)" in panel and "Passages used" not in panel
 
 
+def test_chat_fillers_cost_a_question_nothing(doc):
+    plain = ask(composer(doc), "do volunteers feel valued?")
+    for chatty in ("do volunteers feel valued tho?", "hi, do volunteers feel valued? pls", "ok do volunteers feel valued lol"):
+        a = ask(composer(doc), chatty)
+        assert a.grounding == pytest.approx(plain.grounding) and a.status == plain.status
+
+
 def test_nothing_close_is_not_covered_with_its_reason(doc):
     a = ask(composer(doc), "any tips to bake sourdough bread?")
     assert a.status == NOT_COVERED and a.reason == "low_grounding" and a.quotes == []
@@ -254,6 +261,21 @@ def test_a_last_quote_that_alone_holds_an_asked_word_keeps_its_place(doc):
     # "stay" is asked and only "Volunteers stay when they feel valued." holds it: "fare" waits
     quotes = _related_quotes(doc, "do volunteers stay, and who pays the bus fare?")
     assert any("Volunteers stay" in q for q in quotes) and not any("fare" in q for q in quotes)
+
+
+def test_who_wrote_it_finds_the_byline_even_when_retrieval_missed_it():
+    text = ("# Growing together\n\nIn these notes A. Gardener looks back on the season.\n\n## Money\n\n"
+            "Seed costs rose sharply this spring. The garden still pays each volunteer's bus fare.\n")
+    src = Source(id="garden", title="Growing together", kind="blog", url="https://example.org/garden",
+                 author="A. Gardener")
+    d = Document(src, text, {}, Path("garden.md"))
+    comp = composer(d, threshold=0.0, answer_threshold=0.0)
+    money = [c for group in comp.section_index.values() for c in group if "Seed costs" in c.text]
+    question = "who wrote these notes?"
+    a = comp.compose(question, question, False, [Hit(c, 1.0) for c in money], embed(question))
+    assert a.status == ANSWERED
+    assert a.quotes[0].text == "In these notes A. Gardener looks back on the season."  # not retrieved, still found
+    assert text[a.quotes[0].start:a.quotes[0].end] == a.quotes[0].text
 
 
 def test_a_quoted_sentence_is_finished_by_the_next_one_when_that_one_points_back():

@@ -260,10 +260,14 @@ class Composer:
         self._all_text = haystack(list(texts.values()))
         self.section_index: dict[tuple[str, str], list[Chunk]] = {}
         self.openings: dict[str, Chunk] = {}  # each source's first passage
+        self.bylines: list[Chunk] = []  # passages naming their own source's author
         df: dict[str, int] = {}
         n = 0
         for ch in chunks:
             self.section_index.setdefault((ch.source_id, ch.section), []).append(ch)
+            author = getattr(sources.get(ch.source_id), "author", None)
+            if author and author in ch.text:
+                self.bylines.append(ch)
             if ch.kind == "paragraph" and (ch.source_id not in self.openings or ch.start < self.openings[ch.source_id].start):
                 self.openings[ch.source_id] = ch
             for sp in ch.sentences:
@@ -293,13 +297,19 @@ class Composer:
 
     # --- scoring -------------------------------------------------------------------------
     def _with_intent_passages(self, hits: Sequence[Hit], question: str) -> list[Hit]:
-        """A request for a summary also considers each source's opening passage (its standfirst)."""
-        hits = list(hits)
+        """A request for a summary also considers each source's opening passage (its standfirst);
+        "who wrote it?" every passage naming its source's author, found or not by retrieval."""
+        extra: list[Chunk] = []
         if SUMMARY_INTENT.search(question):
-            have = {h.chunk.id for h in hits}
-            for first in self.openings.values():
-                if first.id not in have:
-                    hits.append(Hit(first, 0.0))
+            extra += self.openings.values()
+        if AUTHOR_INTENT.search(question):
+            extra += self.bylines
+        hits = list(hits)
+        have = {h.chunk.id for h in hits}
+        for ch in extra:
+            if ch.id not in have:
+                have.add(ch.id)
+                hits.append(Hit(ch, 0.0))
         return hits
 
     def candidates(self, hits: Sequence[Hit], query_vec: np.ndarray, query: str, question: str = "") -> list[Candidate]:
