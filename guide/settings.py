@@ -62,7 +62,7 @@ class Settings:
     embedder: str = "minilm"  # "minilm" (the real model) or "hash" (deterministic fake, for tests)
     reranker: str = "onnx"  # "onnx" (bundled cross-encoder), "fake" (tests) or a CrossEncoder folder
     max_question_chars: int = 1000
-    top_k: int = 6
+    top_k: int = 7  # passages retrieved; 6-10 measured on the tuning sets (docs/decisions.md)
     max_quotes: int = 4
     abstain_threshold: float = DEFAULT_ABSTAIN_THRESHOLD  # below it: not_covered
     # below it (and at or above abstain_threshold): related. None: the calibrated default for the real
