@@ -19,6 +19,10 @@ STOPWORDS = frozenset(
     something thing things way ways lot lots one ones may might must will shall
     tho though pls plz please thx ok okay hi hey hiya cheers yeah btw tbh lol anyway anyways""".split()
 )
+# Contractions typed without the apostrophe ("whats", "dont", "im") are stopwords too, except
+# those that spell another word ("well", "ill", "shell", "shed", "hell", "wed", "id").
+STOPWORDS = STOPWORDS | {w.replace("'", "") for w in STOPWORDS if "'" in w} - {
+    "well", "ill", "shell", "shed", "hell", "wed", "id"}
 # Words that point back to an earlier turn rather than naming a topic.
 ANAPHORA = frozenset("it its this that these those they them their there such same".split())
 

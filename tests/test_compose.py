@@ -93,7 +93,8 @@ def test_a_weakly_supported_question_is_related_with_at_most_two_passages_labell
 
 def test_chat_fillers_cost_a_question_nothing(doc):
     plain = ask(composer(doc), "do volunteers feel valued?")
-    for chatty in ("do volunteers feel valued tho?", "hi, do volunteers feel valued? pls", "ok do volunteers feel valued lol"):
+    for chatty in ("do volunteers feel valued tho?", "hi, do volunteers feel valued? pls", "ok do volunteers feel valued lol",
+                   "dont volunteers feel valued?", "whats up, do volunteers feel valued?"):
         a = ask(composer(doc), chatty)
         assert a.grounding == pytest.approx(plain.grounding) and a.status == plain.status
 
