@@ -21,8 +21,8 @@ STOPWORDS = frozenset(
 )
 # Contractions typed without the apostrophe ("whats", "dont", "im") are stopwords too, except
 # those that spell another word ("well", "ill", "shell", "shed", "hell", "wed", "id").
-STOPWORDS = STOPWORDS | {w.replace("'", "") for w in STOPWORDS if "'" in w} - {
-    "well", "ill", "shell", "shed", "hell", "wed", "id"}
+STOPWORDS = STOPWORDS | ({w.replace("'", "") for w in STOPWORDS if "'" in w}
+                         - {"well", "ill", "shell", "shed", "hell", "wed", "id"})
 # Words that point back to an earlier turn rather than naming a topic.
 ANAPHORA = frozenset("it its this that these those they them their there such same".split())
 

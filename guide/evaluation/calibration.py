@@ -17,7 +17,8 @@ give -> at best related) are kept as they are. Then, pure functions choose:
 Each threshold is the midpoint between the two scores either side of its cut. The tuning sets
 are `Settings.calibration_sets` (dev, hard and the practitioner tuning halves); held-out sets are
 never used. With scope examples, the answer threshold is calibrated a second time without them
-(`without_scope`): the cut a guide uses when it has none (`Settings.answer_cut_without_scope`).
+(`without_scope`, from the same answers with the scope margin taken out of their answerability):
+the cut a guide uses when it has none (`Settings.answer_cut_without_scope`).
 """
 
 from __future__ import annotations
@@ -53,8 +54,14 @@ def _row(guide, q) -> dict:
     a = guide.ask(q.question, history=list(q.history))
     rule = a.reason if a.reason in NOT_COVERED_RULES + RELATED_RULES else None
     grounding = a.grounding if a.support is None else min(a.grounding, a.support)
-    return {"id": q.id, "answerable": q.answerable, "grounding": grounding,
-            "answerability": a.signals.get("answerability", grounding), "rule": rule}
+    answerability = a.signals.get("answerability", grounding)
+    # the same without the scope margin: what a guide with no scope examples would compute (with
+    # both cuts disabled the margin moves no answer, so nothing needs asking twice)
+    bare = answerability
+    if "answerability" in a.signals and a.signals.get("scope_margin") is not None:
+        bare = round(guide.composer.scoring.answerability(grounding, a.signals.get("focus_logit")), 4)
+    return {"id": q.id, "answerable": q.answerable, "grounding": grounding, "answerability": answerability,
+            "answerability_without_scope": bare, "rule": rule}
 
 
 def _cuts(values: list[float]) -> list[float]:
@@ -127,11 +134,7 @@ def calibrate_thresholds(guide, paths: Path | list[Path], **bounds) -> dict:
                          **rates(rows, s.abstain_threshold, cut)}
     if comp.scope is not None:
         # the answer threshold for a guide without scope examples (Settings.answer_cut_without_scope)
-        saved, comp.scope = comp.scope, None
-        try:
-            bare = [r for p in paths for r in score_questions(guide, p)]
-        finally:
-            comp.scope = saved
+        bare = [{**r, "answerability": r["answerability_without_scope"]} for r in rows]
         result["without_scope"] = best_thresholds(bare, **bounds)
         result["without_scope"]["current"] = {"answer_threshold": s.answer_cut_without_scope,
                                               **rates(bare, s.abstain_threshold, s.answer_cut_without_scope)}
