@@ -78,7 +78,7 @@ def test_the_api_streams_a_verbatim_cited_answer_from_guide_ask(app, client, rea
     assert answer == real_guide.ask(TRUST_Q).to_markdown()  # the content is exactly Guide.ask's
     quotes = re.findall(r"^> “(.+?)” \[", answer, flags=re.M)
     assert quotes and all(normalise(plain(q)) in normalise(real_guide.texts[BLOG]) for q in quotes)
-    assert re.search(re.escape(f"]({BLOG_URL}#:~:text=") + r"[^)\s]+\)", answer)
+    assert re.search(re.escape(f"]({BLOG_URL}#:~:text=") + r"[^)\s]+( \"[^\"]*\")?\)", answer)
     assert "✓ verified" in sources_html and f"href='{BLOG_URL}#:~:text=" in sources_html
     assert "Why:" in related_html  # the related case study, with its reason
 

@@ -205,7 +205,8 @@ def test_markdown_escapes_model_text_and_links_its_markers():
     a = answer_with_quotes(TRUST)
     AnswerWriter(fake_model("We think about *trust* lots [1]."), OverlapScorer(), timeout=5).write(a)
     md = a.to_markdown()
-    assert r"We think about \*trust\* lots [\[1\]](https://example.org/blog#q1)." in md
+    assert (r"We think about \*trust\* lots [\[1\]](https://example.org/blog#q1 "
+            r'"Quote 1 from Blog, opens the source in a new tab").') in md
     assert md.index("We think about") < md.index("> “")
 
 

@@ -5,7 +5,9 @@ Every rendering is a Jinja2 template under guide/answer/templates/:
 - `answer_text`: an answer for a terminal (`guide ask`); `sources_text`: `guide sources`;
 - `answer_markdown` / `chat_message`: an answer as Markdown for the web chat;
 - `sources_panel`, `related_panel`, `source_card(s)`: the web chat's HTML panels;
-- `about_markdown`, `scope_markdown`, `strong`: the web chat's other Markdown.
+- `about_markdown`, `scope_markdown`, `strong`: the web chat's other Markdown;
+- `export_markdown` / `export_html`: an answer or a whole conversation to take away (Markdown to
+  copy, a self-contained HTML file to download), for the web chat and `guide ask --format`.
 
 Nothing from a source or a visitor is ever live markup. HTML templates autoescape; Markdown
 templates escape every value they print (`escape_md`) unless it was built here as `Markup`
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -36,6 +39,15 @@ NOT_AN_ANSWER = "(These are the nearest passages, not an answer to your question
 STATUS_LABELS = {"answered": "Answered from the sources", "related": "Related, not an answer",
                  "not_covered": "Not covered by the sources"}
 
+# The answer state in words, for a reader of an exported answer who never saw the chat.
+STATUS_EXPLAINED = {
+    "answered": "The quotes below answer the question.",
+    "related": "The sources touch on this but do not answer it directly; the quotes below are the nearest "
+               "passages, not a direct answer.",
+    "not_covered": "The sources the guide has read do not cover this, so nothing is quoted.",
+}
+EXPORT_TITLE = "Co-production Guide"
+
 KIND_LABELS = {"blog": "Blog post", "case-study": "Case study", "document": "Document", "guide": "Guide"}
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
@@ -44,6 +56,16 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 def escape_md(text: object) -> str:
     """Escape HTML and Markdown so text shows as typed (no links, no tags, no emphasis)."""
     return _MD_SPECIAL.sub(r"\\\1", html.escape("" if text is None else str(text), quote=False))
+
+
+_MD_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~])")
+
+
+def escape_md_inline(text: object) -> str:
+    """Escape only what could become Markdown or HTML inside a line (for text people copy and
+    read raw: "co-production", not "co\\-production"). The export templates put every value
+    after a fixed prefix, so nothing here can start a heading, list or quote."""
+    return _MD_INLINE_SPECIAL.sub(r"\\\1", "" if text is None else str(text))
 
 
 def status(src: "SourceInfo | None") -> str:
@@ -64,27 +86,60 @@ def short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
 
 
-def md_link(label: object, url: str | None) -> Markup:
+def md_link(label: object, url: str | None, escape=escape_md) -> Markup:
     """A Markdown link with an escaped label (just the label when there is no URL)."""
-    return Markup(f"[{escape_md(label)}]({url})" if url else escape_md(label))
+    return Markup(f"[{escape(label)}]({url})" if url else escape(label))
 
 
-def md_marker(marker: int, link: str | None) -> Markup:
-    return Markup(f"[\\[{marker}\\]]({link})" if link else f"\\[{marker}\\]")
+def marker_name(marker: int, title: object, new_tab: bool = True) -> str:
+    """A citation marker's accessible name (what a screen reader says for "[1]")."""
+    return f"Quote {marker} from {title}, opens the source" + (" in a new tab" if new_tab else "")
+
+
+def md_marker(marker: int, link: str | None, title: object = None) -> Markup:
+    """A citation marker linking to the passage. With `title` (the web chat) the link's title
+    says which quote and source it opens (`marker_name`); the page makes that the link's
+    accessible name (guide/web/app.py HEAD: Gradio's sanitiser drops aria-label). Without it, a
+    plain Markdown link (exports people paste elsewhere)."""
+    if not link:
+        return Markup(f"\\[{marker}\\]")
+    if title is None or not http_url(link):
+        return Markup(f"[\\[{marker}\\]]({link})")
+    name = escape_md(marker_name(marker, title)).replace('"', '\\"')
+    return Markup(f'[\\[{marker}\\]]({link} "{name}")')
 
 
 _ESCAPED_MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
 
 
-def md_cited(text: str, quotes: Sequence) -> Markup:
-    """A checked model sentence, escaped, its [n] markers linking to the passages quoted as [n]."""
-    links = {q.marker: q.link for q in quotes}
+def md_cited(text: str, quotes: Sequence, escape=escape_md, named: bool = True) -> Markup:
+    """A checked model sentence, escaped, its [n] markers linking to the passages quoted as [n]
+    (`named`: as links with an accessible name, see `md_marker`)."""
+    by_marker = {q.marker: q for q in quotes}
 
     def link(m: re.Match) -> str:
-        url = http_url(links.get(int(m.group(1))))
-        return f"[{m.group(0)}]({url})" if url else m.group(0)
+        q = by_marker.get(int(m.group(1)))
+        url = http_url(q.link) if q else None
+        if not url:
+            return m.group(0)
+        return md_marker(q.marker, url, q.title) if named else f"[{m.group(0)}]({url})"
 
-    return Markup(_ESCAPED_MARKER.sub(link, escape_md(text)))
+    return Markup(_ESCAPED_MARKER.sub(link, escape(text)))
+
+
+def html_cited(text: str, quotes: Sequence) -> Markup:
+    """A checked model sentence as HTML, escaped, its [n] markers linking to the passages quoted as [n]."""
+    by_marker = {q.marker: q for q in quotes}
+
+    def link(m: re.Match) -> str:
+        q = by_marker.get(int(m.group(1)))
+        url = http_url(q.link) if q else None
+        if not url:
+            return m.group(0)
+        label = html.escape(marker_name(q.marker, q.title, new_tab=False))
+        return f'<a class="marker" href="{html.escape(url)}" aria-label="{label}">{m.group(0)}</a>'
+
+    return Markup(re.sub(r"\[(\d{1,3})\]", link, str(Markup.escape(text))))
 
 
 def _md_finalize(value: object) -> str:
@@ -94,14 +149,21 @@ def _md_finalize(value: object) -> str:
 def _env(**kw) -> Environment:
     env = Environment(loader=PackageLoader("guide.answer", "templates"), trim_blocks=True, lstrip_blocks=True,
                       undefined=StrictUndefined, **kw)
-    env.globals.update(NOT_AN_ANSWER=NOT_AN_ANSWER, STATUS_LABELS=STATUS_LABELS, READ=READ, LINK_ONLY=LINK_ONLY, SUMMARY_LABEL=SUMMARY_LABEL, status=status,
+    env.globals.update(marker_name=marker_name, NOT_AN_ANSWER=NOT_AN_ANSWER, STATUS_LABELS=STATUS_LABELS, STATUS_EXPLAINED=STATUS_EXPLAINED, READ=READ, LINK_ONLY=LINK_ONLY, SUMMARY_LABEL=SUMMARY_LABEL, status=status,
                        kind_label=kind_label)
-    env.filters.update(http_url=http_url, short=short, link=md_link, marker=md_marker, cited=md_cited)
+    env.filters.update(http_url=http_url, short=short, link=md_link, marker=md_marker, cited=md_cited,
+                       cited_html=html_cited)
     return env
 
 
 _TEXT = _env(autoescape=False)
 _MARKDOWN = _env(autoescape=False, finalize=_md_finalize)
+_EXPORT_MD = _env(autoescape=False, finalize=lambda v: v if isinstance(v, Markup) else escape_md_inline(v))
+_EXPORT_MD.filters.update(
+    link=lambda label, url: md_link(label, url, escape_md_inline),
+    cited=lambda text, quotes: md_cited(text, quotes, escape_md_inline, named=False),
+    passage=lambda url: Markup(f" ([open at this passage]({url}))") if http_url(url) else "",
+)
 _HTML = _env(autoescape=True)
 
 
@@ -132,6 +194,41 @@ def chat_message(answer: "Answer", scope: "SourceInfo | None" = None, draft: str
 def sources_text(sources: Sequence["Source | SourceInfo"]) -> str:
     """`guide sources`: one block per source, read or known by link only."""
     return _render(_TEXT, "sources.txt.j2", sources=sources)
+
+
+# --- an answer or a conversation to take away ------------------------------------------------------
+def _export_context(answers: Sequence["Answer"], when: datetime | None) -> dict:
+    when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    one = len(answers) == 1
+    return {"answers": list(answers), "app_title": EXPORT_TITLE,
+            "heading": f"{EXPORT_TITLE}: {'an answer' if one else 'a conversation'}",
+            "when_text": f"{when.day} {when:%B %Y} at {when:%H:%M} UTC", "when_iso": when.strftime("%Y-%m-%dT%H:%MZ")}
+
+
+def export_markdown(answers: Sequence["Answer"], when: datetime | None = None) -> str:
+    """One answer (a list of one) or a conversation (oldest first) as Markdown to copy: each
+    question, its answer state in words, every quote verbatim with its marker linking to the
+    passage, the sources and the date (`when`, default now; shown in UTC)."""
+    return _render(_EXPORT_MD, "export.md.j2", **_export_context(answers, when)) + "\n"
+
+
+def export_html(answers: Sequence["Answer"], when: datetime | None = None) -> str:
+    """The same as `export_markdown`, as one self-contained HTML document (inline CSS, no
+    script, nothing fetched) to download, print or attach."""
+    return _render(_HTML, "export.html.j2", **_export_context(answers, when)) + "\n"
+
+
+# --- what the chat's live region says when an answer is complete (once, not as it streams) -----------
+def announcement(status: str, quotes: int = 0) -> str:
+    """One sentence for screen readers (and the status line) when a turn is finished."""
+    n = f"{quotes} quote{'' if quotes == 1 else 's'}"
+    return {
+        "answered": f"Answer ready: answered from the sources, with {n}.",
+        "related": f"Answer ready: related, not a direct answer. The {n} shown are the nearest passages.",
+        "not_covered": "Answer ready: not covered by the sources, so nothing is quoted.",
+        "refused": "Your question was not asked: see the message in the conversation.",
+        "error": "Something went wrong: see the message in the conversation.",
+    }.get(status, "")
 
 
 # --- the web chat's other Markdown ---------------------------------------------------------------

@@ -14,6 +14,7 @@ from guide.cli.context import configure_logging, open_guide, pass_settings
 from guide.settings import Settings, offline_environment
 
 EXIT_ERROR = 1
+EXPORT_FORMATS = ("text", "md", "html")
 
 
 class GuideGroup(click.Group):
@@ -84,15 +85,23 @@ def ingest(settings: Settings, paths: tuple[str, ...], rebuild: bool) -> None:
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--format", "fmt", default="text", metavar="text|md|html",
+              help="text (the default), md (Markdown to copy) or html (a self-contained page: "
+                   "`> answer.html`), with the question, answer state, quotes, links, sources and date.")
 @click.option("--source", "source", default=None, help="Only quote this source (an id from `guide sources`).")
 @click.option("--history", "history_file", type=click.Path(dir_okay=False), default=None,
               help="A JSON file with earlier turns: [{\"role\": \"user\", \"content\": \"...\"}, ...].")
 @pass_settings
-def ask(settings: Settings, question: str, as_json: bool, source: str | None, history_file: str | None) -> None:
+def ask(settings: Settings, question: str, as_json: bool, fmt: str, source: str | None,
+        history_file: str | None) -> None:
     """Ask a question; the answer quotes the sources word for word (a first run builds the index)."""
     from guide.engine import validate_question
     from guide.errors import QuestionError
 
+    if fmt not in EXPORT_FORMATS:
+        raise QuestionError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")
+    if as_json and fmt != "text":
+        raise QuestionError("choose --json or --format, not both")
     validate_question(question, settings.max_question_chars)  # fail fast, before loading the model
     history = []
     if history_file:
@@ -104,8 +113,12 @@ def ask(settings: Settings, question: str, as_json: bool, source: str | None, hi
     answer = open_guide(settings).ask(question, history=history, source=source)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-    else:
+    elif fmt == "text":
         click.echo(answer.to_text())
+    else:
+        from guide.answer import render
+
+        click.echo((render.export_markdown if fmt == "md" else render.export_html)([answer]), nl=False)
 
 
 @main.command()

@@ -12,7 +12,7 @@ from guide.sources.library import MAX_FILE_BYTES
 from guide.web import eval_view
 from guide.answer.render import escape_md
 from guide.web.auth import EVALUATION_BUSY, Access, evaluation_slot
-from guide.web.chat import STARTER_QUESTIONS, TAGLINE, TITLE, Chat, ChatSession
+from guide.web.chat import NOTHING_TO_EXPORT, STARTER_QUESTIONS, TAGLINE, TITLE, Chat, ChatSession
 
 ALL_CHALLENGES = "All case studies (no filter)"
 PAGE_TITLE = f"{TITLE}: verbatim, cited answers from the Scottish Co-production Network"
@@ -20,6 +20,19 @@ PAGE_TITLE = f"{TITLE}: verbatim, cited answers from the Scottish Co-production 
 HEAD = (
     '<meta name="description" content="A guide that answers questions about co-production with quotes, word for '
     'word, from the Scottish Co-production Network, each linked to the exact passage.">'
+    # Screen readers hear a new answer once: the status line (#guide-status, set when an answer is
+    # complete) is the live region, and the conversation log is not (Gradio makes it one, which
+    # would read a streamed answer as it grows). Set again whenever Gradio redraws them.
+    "<script>(() => { const fix = () => {"
+    " const log = document.querySelector('#guide-chat [role=log]');"
+    " if (log && log.getAttribute('aria-live') !== 'off') log.setAttribute('aria-live', 'off');"
+    # a citation marker's title says which quote and source it opens: that is its name too
+    " document.querySelectorAll('#guide-chat a[title^=\"Quote \"]:not([aria-label])')"
+    ".forEach(a => a.setAttribute('aria-label', a.title));"
+    " const st = document.getElementById('guide-status');"
+    " if (st && st.getAttribute('aria-live') !== 'polite') { st.setAttribute('role', 'status');"
+    " st.setAttribute('aria-live', 'polite'); st.setAttribute('aria-atomic', 'true'); } };"
+    " new MutationObserver(fix).observe(document.documentElement, {childList: true, subtree: true}); })();</script>"
 )
 
 CSS = """
@@ -45,15 +58,22 @@ CSS = """
 .guide-reason { font-size: .9em; margin-top: .25em; }
 .guide-chip {
   display: inline-block; padding: 0 .5em; border-radius: 999px; font-weight: 700; text-decoration: none !important;
-  background: var(--color-accent-soft); color: var(--color-accent) !important; border: 1px solid var(--color-accent);
+  background: #f0fdfa; color: #115e59 !important; border: 1px solid #0f766e;  /* 7:1 and more */
 }
+.dark .guide-chip { background: #134e4a; color: #ccfbf1 !important; border-color: #5eead4; }
+/* Visible focus for everything the keyboard reaches, on any background (WCAG 2.4.7, 2.4.11). */
+.gradio-container a:focus-visible, .gradio-container button:focus-visible, .gradio-container [role=tab]:focus-visible,
+.gradio-container input:focus-visible, .gradio-container textarea:focus-visible, .gradio-container select:focus-visible {
+  outline: 3px solid #0b3d91 !important; outline-offset: 2px !important;
+}
+.dark .gradio-container a:focus-visible, .dark .gradio-container button:focus-visible,
+.dark .gradio-container [role=tab]:focus-visible, .dark .gradio-container input:focus-visible,
+.dark .gradio-container textarea:focus-visible { outline-color: #93c5fd !important; }
+footer a, footer button, .show-api { color: var(--body-text-color) !important; }
 .guide-badge { display: inline-block; font-size: .78em; padding: 0 .5em; border-radius: 999px; border: 1px solid; }
 .guide-verified { color: #14532d; background: #dcfce7; border-color: #4ade80; }
 .guide-linkonly { color: #78350f; background: #fef3c7; border-color: #f59e0b; }
 .guide-open { font-size: .9em; }
-.guide-panel a:focus-visible, .guide-card a:focus-visible, #guide-chat a:focus-visible {
-  outline: 3px solid var(--color-accent); outline-offset: 2px;
-}
 #guide-scope p { margin: 0; font-size: .9em; }
 #guide-status p { margin: 0; }
 #guide-chat blockquote { margin: .4em 0 .8em 0; }
@@ -67,7 +87,11 @@ CSS = """
 
 def _theme():
     font = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"]  # local fonts: nothing is fetched
-    return gr.themes.Default(primary_hue="teal", font=font, font_mono=["ui-monospace", "monospace"])
+    theme = gr.themes.Default(primary_hue="teal", font=font, font_mono=["ui-monospace", "monospace"])
+    # White on teal-700 (5.5:1), not Gradio's teal-500 (2.5:1): WCAG 1.4.3 needs 4.5:1.
+    return theme.set(button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+                     button_primary_text_color="white", button_primary_background_fill_dark="*primary_700",
+                     button_primary_background_fill_hover_dark="*primary_800", button_primary_text_color_dark="white")
 
 
 def _new_session() -> ChatSession:
@@ -133,6 +157,16 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
                         with gr.Row():
                             clear = gr.Button("Clear conversation", size="sm", variant="secondary",
                                               elem_id="guide-clear")
+                            take_answer = gr.Button("Export latest answer", size="sm", variant="secondary",
+                                                    elem_id="guide-export-answer")
+                            take_all = gr.Button("Export conversation", size="sm", variant="secondary",
+                                                 elem_id="guide-export-conversation")
+                        with gr.Group(visible=False, elem_id="guide-export-panel") as take_panel:
+                            take_md = gr.Textbox(label="Markdown to copy into a document or email", lines=6,
+                                                 max_lines=14, interactive=False, buttons=["copy"],
+                                                 elem_id="guide-export-md")
+                            take_html = gr.File(label="HTML file to download (opens in any browser and prints)",
+                                                interactive=False, height=90, elem_id="guide-export-html")
                         with gr.Group(visible=False, elem_id="guide-feedback") as fb_group:
                             comment = gr.Textbox(label="Add a comment (optional)", lines=2, max_lines=6,
                                                  elem_id="guide-comment",
@@ -225,18 +259,22 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
         def on_ask(text, sess: ChatSession, request: gr.Request):
             allow(request, "ask", sess)
             first, done = True, False
+            # The status line is the page's live region: emptied when a question is sent, then set
+            # once, when the answer is complete (a screen reader hears it once, not as it streams).
             for _ in chat.stream(sess, text):
                 if first:  # the question on screen; a refused one stays in the box so it can be shortened
                     box = skip() if sess.last_turn.status == "refused" else ""
-                    yield sess.messages(), box, skip(), skip(), ""
+                    yield sess.messages(), box, skip(), skip(), escape_md(chat.announcement(sess))
                     first = False
                 elif sess.last_turn.status != "pending":  # finished: the answer and its panels in one update
-                    yield sess.messages(), skip(), chat.sources_panel_html(sess), chat.related_html(sess), skip()
+                    yield (sess.messages(), skip(), chat.sources_panel_html(sess), chat.related_html(sess),
+                           escape_md(chat.announcement(sess)))
                     done = True
                 else:
                     yield sess.messages(), skip(), skip(), skip(), skip()
-            if not done:
-                yield sess.messages(), skip(), chat.sources_panel_html(sess), chat.related_html(sess), skip()
+            if not done and sess.last_turn.status != "refused":
+                yield (sess.messages(), skip(), chat.sources_panel_html(sess), chat.related_html(sess),
+                       escape_md(chat.announcement(sess)))
 
         def on_example(sess: ChatSession, evt: gr.SelectData, request: gr.Request):
             value = evt.value
@@ -254,11 +292,30 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
             allow(request, "ask", sess)
             sess.clear()
             return ([], "", chat.sources_panel_html(sess), chat.related_html(sess), "Conversation cleared.",
-                    chat.scope_markdown(sess), gr.update(visible=False), gr.update(visible=False), "")
+                    chat.scope_markdown(sess), gr.update(visible=False), gr.update(visible=False), "",
+                    gr.update(visible=False))
 
-        clear_outputs = [chatbot, question, sources_panel, related, status, scope, unscope, fb_group, comment]
+        clear_outputs = [chatbot, question, sources_panel, related, status, scope, unscope, fb_group, comment,
+                         take_panel]
         clear.click(on_clear, [session], clear_outputs, api_name="clear", concurrency_limit=None)
         chatbot.clear(on_clear, [session], clear_outputs, api_visibility="undocumented", concurrency_limit=None)
+
+        def taker(what: str):
+            def on_take(sess: ChatSession, request: gr.Request):
+                allow(request, "ask", sess)
+                result = chat.export(sess, what)
+                if result is None:
+                    return escape_md(NOTHING_TO_EXPORT), gr.update(visible=False), "", None
+                told = ("your latest answer" if what == "answer"
+                        else f"the conversation ({result.answers} answer{'s' if result.answers != 1 else ''})")
+                return (f"Exported {told}: copy the Markdown below or download the HTML file.",
+                        gr.update(visible=True), result.markdown, str(result.html_path))
+            return on_take
+
+        take_outputs = [status, take_panel, take_md, take_html]
+        take_answer.click(taker("answer"), [session], take_outputs, api_name="export_answer", concurrency_limit=None)
+        take_all.click(taker("conversation"), [session], take_outputs, api_name="export_conversation",
+                       concurrency_limit=None)
 
         def on_like(sess: ChatSession, evt: gr.LikeData, request: gr.Request):
             allow(request, "rate", sess)

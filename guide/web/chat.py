@@ -103,6 +103,18 @@ class Related:
     reason: str
 
 
+@dataclass(frozen=True)
+class Export:
+    """An answer or a conversation to take away (`Chat.export`)."""
+
+    markdown: str
+    html_path: "Path"
+    answers: int
+
+
+NOTHING_TO_EXPORT = "Ask a question first: there is no answer to export yet."
+
+
 @dataclass
 class ChatSession:
     """One visitor's conversation (kept per browser session by the app)."""
@@ -463,6 +475,35 @@ class Chat:
         if changed:
             out.append(f"\n{done}")
         return "\n".join(out)
+
+    @staticmethod
+    def announcement(session: ChatSession) -> str:
+        """What the live region says once the last turn is finished ("" while it is pending)."""
+        t = session.last_turn
+        if t is None or t.status == "pending":
+            return ""
+        return render.announcement(t.status, len(t.answer.quotes) if t.answer else 0)
+
+    # --- taking an answer away ----------------------------------------------------------------
+    def export(self, session: ChatSession, what: str = "answer") -> "Export | None":
+        """The latest answer (`what="answer"`) or every answered turn of the conversation
+        (`"conversation"`) as Markdown to copy and a self-contained HTML file to download (in a
+        fresh temp folder). None when nothing has been answered yet."""
+        import tempfile
+        from datetime import datetime, timezone
+        from pathlib import Path
+
+        answers = [t.answer for t in session.turns if t.answer is not None]
+        if what == "answer":
+            answers = answers[-1:]
+        elif what != "conversation":
+            raise ValueError(f"what must be 'answer' or 'conversation', not {what!r}")
+        if not answers:
+            return None
+        when = datetime.now(timezone.utc)
+        out = Path(tempfile.mkdtemp(prefix="guide-export-")) / f"coproduction-guide-{what}-{when:%Y-%m-%d-%H%M}.html"
+        out.write_text(render.export_html(answers, when), encoding="utf-8")
+        return Export(markdown=render.export_markdown(answers, when), html_path=out, answers=len(answers))
 
     # --- feedback ------------------------------------------------------------------------
     def export_feedback(self) -> "Path | None":
