@@ -22,7 +22,7 @@ INVENTED = (b"# Invented test handbook\n\n## Allotments\n\n"
 # Every handler of the app, by the role that may call it. A new handler must be added to one of
 # these (test_every_handler_of_the_app_is_classified), so nothing escapes the role checks.
 READER_HANDLERS = {"_new_session", "on_ask", "on_example", "on_clear", "on_like", "on_comment", "on_scope", "on_load",
-                   "on_rank"}
+                   "on_rank", "on_take"}
 EDITOR_ENDPOINTS = {  # api_name -> arguments
     "add_documents": lambda doc: ([doc],),
     "evaluate": lambda doc: ("hard.jsonl", None),
@@ -140,6 +140,9 @@ def test_a_reader_can_ask_and_is_limited_to_their_own_conversation(app):
         text = answer if isinstance(answer, str) else "".join(p.get("text", "") for p in answer)
         assert "“" in text  # quotes from the sources
         assert "colleague" not in str(final)
+        note, markdown, html_file = reader.predict(api_name="/export_conversation")  # their own answers only
+        assert note.startswith("Exported the conversation (1 answer)") and "Why does trust matter" in markdown
+        assert "colleague" not in markdown and html_file
     finally:
         reader.close()
 

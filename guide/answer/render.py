@@ -149,7 +149,9 @@ def _md_finalize(value: object) -> str:
 def _env(**kw) -> Environment:
     env = Environment(loader=PackageLoader("guide.answer", "templates"), trim_blocks=True, lstrip_blocks=True,
                       undefined=StrictUndefined, **kw)
-    env.globals.update(marker_name=marker_name, NOT_AN_ANSWER=NOT_AN_ANSWER, STATUS_LABELS=STATUS_LABELS, STATUS_EXPLAINED=STATUS_EXPLAINED, READ=READ, LINK_ONLY=LINK_ONLY, SUMMARY_LABEL=SUMMARY_LABEL, status=status,
+    env.globals.update(marker_name=marker_name, NOT_AN_ANSWER=NOT_AN_ANSWER, STATUS_LABELS=STATUS_LABELS,
+                       STATUS_EXPLAINED=STATUS_EXPLAINED, READ=READ, LINK_ONLY=LINK_ONLY, SUMMARY_LABEL=SUMMARY_LABEL,
+                       status=status,
                        kind_label=kind_label)
     env.filters.update(http_url=http_url, short=short, link=md_link, marker=md_marker, cited=md_cited,
                        cited_html=html_cited)
@@ -220,9 +222,11 @@ def export_html(answers: Sequence["Answer"], when: datetime | None = None) -> st
 
 # --- what the chat's live region says when an answer is complete (once, not as it streams) -----------
 def announcement(status: str, quotes: int = 0) -> str:
-    """One sentence for screen readers (and the status line) when a turn is finished."""
+    """One sentence for screen readers (and the status line): the question is being answered
+    (`pending`), then once, when the turn is finished, how it ended."""
     n = f"{quotes} quote{'' if quotes == 1 else 's'}"
     return {
+        "pending": "Looking through the sources for your question…",
         "answered": f"Answer ready: answered from the sources, with {n}.",
         "related": f"Answer ready: related, not a direct answer. The {n} shown are the nearest passages.",
         "not_covered": "Answer ready: not covered by the sources, so nothing is quoted.",
@@ -252,7 +256,7 @@ def eval_summary_markdown(result: dict, *, name: str, n_questions: int, report_m
     """The Evaluate tab's summary of a run: verdict, counts, failing checks, the metrics table."""
     return _render(_MARKDOWN, "eval_summary.md.j2", name=name, n_questions=n_questions, report_md=str(report_md),
                    gate=result["gate"], totals=result["totals"], seconds=result["seconds"], rows=rows,
-                   failing=failing) + "\n"
+                   failing=failing, judgement=result.get("guide", {}).get("judgement", {})) + "\n"
 
 
 # --- the web chat's HTML panels --------------------------------------------------------------------

@@ -11,7 +11,7 @@ from guide.errors import PermissionDenied
 from guide.sources.library import MAX_FILE_BYTES
 from guide.web import eval_view
 from guide.answer.render import escape_md
-from guide.web.auth import EVALUATION_BUSY, Access, evaluation_slot
+from guide.web.auth import EVALUATION_BUSY, Access, PageTitle, evaluation_slot
 from guide.web.chat import NOTHING_TO_EXPORT, STARTER_QUESTIONS, TAGLINE, TITLE, Chat, ChatSession
 
 ALL_CHALLENGES = "All case studies (no filter)"
@@ -20,8 +20,8 @@ PAGE_TITLE = f"{TITLE}: verbatim, cited answers from the Scottish Co-production 
 HEAD = (
     '<meta name="description" content="A guide that answers questions about co-production with quotes, word for '
     'word, from the Scottish Co-production Network, each linked to the exact passage.">'
-    # Screen readers hear a new answer once: the status line (#guide-status, set when an answer is
-    # complete) is the live region, and the conversation log is not (Gradio makes it one, which
+    # Screen readers hear a new answer once: the status line (#guide-status's text, set when an answer
+    # is complete) is the live region, and the conversation log is not (Gradio makes it one, which
     # would read a streamed answer as it grows). Set again whenever Gradio redraws them.
     "<script>(() => { const fix = () => {"
     " const log = document.querySelector('#guide-chat [role=log]');"
@@ -29,7 +29,17 @@ HEAD = (
     # a citation marker's title says which quote and source it opens: that is its name too
     " document.querySelectorAll('#guide-chat a[title^=\"Quote \"]:not([aria-label])')"
     ".forEach(a => a.setAttribute('aria-label', a.title));"
-    " const st = document.getElementById('guide-status');"
+    # Gradio names each message div with its raw Markdown (backslashes, addresses): the text is the name
+    " document.querySelectorAll('#guide-chat [data-testid=bot][aria-label], #guide-chat [data-testid=user][aria-label]')"
+    ".forEach(e => e.removeAttribute('aria-label'));"
+    # the starter questions are buttons in a role=list without list items: a group instead
+    " document.querySelectorAll('#guide-chat .examples[role=list]').forEach(e => {"
+    " e.setAttribute('role', 'group'); e.setAttribute('aria-label', 'Starter questions'); });"
+    # Gradio's own announcer ("Loading", "common.complete" after each event) would talk over it
+    " document.querySelectorAll('.sr-only[role=status]').forEach(e => { e.removeAttribute('role');"
+    " e.setAttribute('aria-live', 'off'); });"
+    # (the status line's text, not its block, which also holds Gradio's ticking progress timer)
+    " const st = document.querySelector('#guide-status [data-testid=markdown-wrapper]');"
     " if (st && st.getAttribute('aria-live') !== 'polite') { st.setAttribute('role', 'status');"
     " st.setAttribute('aria-live', 'polite'); st.setAttribute('aria-atomic', 'true'); } };"
     " new MutationObserver(fix).observe(document.documentElement, {childList: true, subtree: true}); })();</script>"
@@ -37,6 +47,10 @@ HEAD = (
 
 CSS = """
 .gradio-container { max-width: 1180px !important; margin: 0 auto !important; }
+/* Gradio pads the page 32 px a side: 6 px at 320 px wide (reflow, WCAG 1.4.10). Top level, as
+   Gradio keeps only top-level rules unscoped, and .main sits outside its scope. */
+.gradio-container .main { padding-left: clamp(6px, 2.5vw, 32px) !important;
+  padding-right: clamp(6px, 2.5vw, 32px) !important; }
 #guide-header h1 { margin: 0 0 .2em 0; font-size: 1.6em; }
 #guide-header p { margin: 0; color: var(--body-text-color); }
 .guide-panel h3 { margin: 0 0 .5em 0; font-size: 1.05em; }
@@ -79,6 +93,7 @@ footer a, footer button, .show-api { color: var(--body-text-color) !important; }
 #guide-chat blockquote { margin: .4em 0 .8em 0; }
 @media (max-width: 640px) {
   .gradio-container { padding: 6px !important; }
+  .guide-col { min-width: 100% !important; }  /* reflow at 320 px: the columns stack, none wider than the screen */
   #guide-header h1 { font-size: 1.3em; }
   #guide-chat { height: 62vh !important; }
 }
@@ -89,7 +104,9 @@ def _theme():
     font = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"]  # local fonts: nothing is fetched
     theme = gr.themes.Default(primary_hue="teal", font=font, font_mono=["ui-monospace", "monospace"])
     # White on teal-700 (5.5:1), not Gradio's teal-500 (2.5:1): WCAG 1.4.3 needs 4.5:1.
-    return theme.set(button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+    # Accent (selected tab, links) teal-700 and subdued text grey-600: 4.5:1 or more on white.
+    return theme.set(color_accent="*primary_700", body_text_color_subdued="*neutral_600",
+                     button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
                      button_primary_text_color="white", button_primary_background_fill_dark="*primary_700",
                      button_primary_background_fill_hover_dark="*primary_800", button_primary_text_color_dark="white")
 
@@ -104,6 +121,11 @@ AUDIT_HEADERS = ["when (UTC)", "who", "action", "source", "outcome", "detail"]
 # slots (Chat.slots); this only bounds how many threads wait for a slot, leaving Gradio's
 # worker threads free for ratings, comments and the other events (docs/decisions.md, issue 10).
 ASK_STREAMS = 16
+
+# Events whose outcome the status line says (the page's one live region): Gradio shows no timer
+# for them and its own announcer ("Complete", queue positions) stays silent, so a screen reader
+# hears one message for each (docs/accessibility.md).
+QUIET = "hidden"
 
 
 def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_STREAMS) -> gr.Blocks:
@@ -137,7 +159,7 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
         with gr.Tabs(selected="chat") as tabs:
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=320):
+                    with gr.Column(scale=3, min_width=320, elem_classes=["guide-col"]):
                         chatbot = gr.Chatbot(
                             label="Conversation", show_label=False, elem_id="guide-chat", height=560,
                             sanitize_html=True, allow_tags=False, render_markdown=True, latex_delimiters=[],
@@ -173,7 +195,7 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
                                                  placeholder="What was helpful, or what was missing?")
                             send_comment = gr.Button("Send comment", size="sm", elem_id="guide-send-comment")
                         status = gr.Markdown("", elem_id="guide-status")
-                    with gr.Column(scale=2, min_width=280):
+                    with gr.Column(scale=2, min_width=280, elem_classes=["guide-col"]):
                         sources_panel = gr.HTML(chat.sources_panel_html(ChatSession()), elem_id="guide-sources")
 
             with gr.Tab("Explore", id="explore"):
@@ -242,7 +264,7 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
                 eval_run = gr.Button("Run", variant="primary", elem_id="guide-eval-run")
                 eval_summary = gr.Markdown(eval_view.NOTHING_CHOSEN, elem_id="guide-eval-summary")
                 eval_chart = gr.Image(label="Report chart", type="filepath", interactive=False, buttons=["download"],
-                                      elem_id="guide-eval-chart")
+                                      visible=False, elem_id="guide-eval-chart")  # shown with a chart
 
         # --- events --------------------------------------------------------------------
         answer_outputs = [chatbot, question, sources_panel, related, status]
@@ -282,11 +304,11 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
             yield from on_ask(text, sess, request)
 
         ask.click(on_ask, [question, session], answer_outputs, api_name="ask", concurrency_id="ask",
-                  concurrency_limit=streams)
+                  show_progress=QUIET, concurrency_limit=streams)
         question.submit(on_ask, [question, session], answer_outputs, api_visibility="undocumented",
-                        concurrency_id="ask", concurrency_limit=streams)
+                        show_progress=QUIET, concurrency_id="ask", concurrency_limit=streams)
         chatbot.example_select(on_example, [session], answer_outputs, api_visibility="undocumented",
-                               concurrency_id="ask", concurrency_limit=streams)
+                               show_progress=QUIET, concurrency_id="ask", concurrency_limit=streams)
 
         def on_clear(sess: ChatSession, request: gr.Request):
             allow(request, "ask", sess)
@@ -297,8 +319,9 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
 
         clear_outputs = [chatbot, question, sources_panel, related, status, scope, unscope, fb_group, comment,
                          take_panel]
-        clear.click(on_clear, [session], clear_outputs, api_name="clear", concurrency_limit=None)
-        chatbot.clear(on_clear, [session], clear_outputs, api_visibility="undocumented", concurrency_limit=None)
+        clear.click(on_clear, [session], clear_outputs, api_name="clear", show_progress=QUIET, concurrency_limit=None)
+        chatbot.clear(on_clear, [session], clear_outputs, api_visibility="undocumented", show_progress=QUIET,
+                      concurrency_limit=None)
 
         def taker(what: str):
             def on_take(sess: ChatSession, request: gr.Request):
@@ -313,9 +336,10 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
             return on_take
 
         take_outputs = [status, take_panel, take_md, take_html]
-        take_answer.click(taker("answer"), [session], take_outputs, api_name="export_answer", concurrency_limit=None)
+        take_answer.click(taker("answer"), [session], take_outputs, api_name="export_answer", show_progress=QUIET,
+                          concurrency_limit=None)
         take_all.click(taker("conversation"), [session], take_outputs, api_name="export_conversation",
-                       concurrency_limit=None)
+                       show_progress=QUIET, concurrency_limit=None)
 
         def on_like(sess: ChatSession, evt: gr.LikeData, request: gr.Request):
             allow(request, "rate", sess)
@@ -323,7 +347,8 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
                                            evt.liked)
             return escape_md(message), gr.update(visible=sess.comment_turn is not None)
 
-        chatbot.like(on_like, [session], [status, fb_group], api_visibility="undocumented", concurrency_limit=None)
+        chatbot.like(on_like, [session], [status, fb_group], api_visibility="undocumented", show_progress=QUIET,
+                     concurrency_limit=None)
 
         def on_comment(text, sess: ChatSession, request: gr.Request):
             allow(request, "rate", sess)
@@ -332,9 +357,9 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
             return escape_md(message), ("" if saved else skip())
 
         send_comment.click(on_comment, [comment, session], [status, comment], api_visibility="undocumented",
-                           concurrency_limit=None)
+                           show_progress=QUIET, concurrency_limit=None)
         comment.submit(on_comment, [comment, session], [status, comment], api_visibility="undocumented",
-                       concurrency_limit=None)
+                       show_progress=QUIET, concurrency_limit=None)
 
         def scoper(source_id):
             def on_scope(sess: ChatSession, request: gr.Request):
@@ -362,10 +387,10 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
             allow(request, "evaluate")
             with evaluation_slot(chat.guide.settings.data_dir) as mine:
                 if not mine:
-                    return f"**{EVALUATION_BUSY}**", None
+                    return f"**{EVALUATION_BUSY}**", gr.update(value=None, visible=False)
                 view = eval_view.run_evaluation(chat.guarded_guide(), set_name=set_name, upload=upload,
                                                 progress=True)
-            return view.markdown, (str(view.png) if view.png else None)
+            return view.markdown, gr.update(value=str(view.png) if view.png else None, visible=bool(view.png))
 
         # The same guide as the chat: one run at a time, each question taking an answer slot in
         # turn with the visitors' questions (so a run never holds the chat up for its whole length).
@@ -421,7 +446,7 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
                     audit_rows() if access.allowed(user, "audit") else [])
 
         demo.load(on_load, None, [editor_tools, eval_tab, signed_in, audit_table], api_visibility="undocumented",
-                  concurrency_limit=None)
+                  show_progress=QUIET, concurrency_limit=None)
 
     return demo
 
@@ -440,6 +465,7 @@ def launch(chat: Chat, *, host: str = "127.0.0.1", port: int = 7860, block: bool
     Uploads over `max_file_bytes` (the library's limit) are refused before they are written.
     With block=False the server runs in a background thread: call `app.close()` to stop it."""
     import anyio
+    from starlette.middleware import Middleware
 
     access = access or Access()
     demo = build_app(chat, access, streams=streams)
@@ -454,6 +480,7 @@ def launch(chat: Chat, *, host: str = "127.0.0.1", port: int = 7860, block: bool
         enable_monitoring=False, pwa=False, theme=_theme(), css=CSS, head=HEAD,
         auth=authenticate if access.enabled else None, max_file_size=max_file_bytes,
         auth_message=f"Sign in to the {TITLE}." if access.enabled else None,
+        app_kwargs={"middleware": [Middleware(PageTitle, title=PAGE_TITLE, sign_in_title=f"Sign in: {TITLE}")]},
     )
     if block:
         demo.block_thread()

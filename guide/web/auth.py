@@ -331,3 +331,47 @@ def evaluation_slot(data_dir: Path) -> Iterator[bool]:
         yield True
     finally:
         lock.release()
+
+
+# --- the page's title (WCAG 2.4.2 Page Titled) --------------------------------------------------
+
+class PageTitle:
+    """ASGI middleware giving the app's HTML page a <title> in the HTML itself.
+
+    Gradio's page has none until its script sets one, and its sign-in page never gets one, so a
+    screen reader announces an untitled page. Any HTML response without a <title> gets `title`,
+    or `sign_in_title` when it is the sign-in page (Gradio's config says `auth_required`)."""
+
+    def __init__(self, app, title: str, sign_in_title: str):
+        import html
+
+        self.app = app
+        self._titles = {False: html.escape(title).encode(), True: html.escape(sign_in_title).encode()}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            return await self.app(scope, receive, send)
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def titled(message):
+            if message["type"] == "http.response.start":
+                ctype = next((v for k, v in message.get("headers", []) if k.lower() == b"content-type"), b"")
+                if ctype.startswith(b"text/html"):
+                    start.update(message)  # held until the whole page is here
+                    return None
+                return await send(message)
+            if message["type"] != "http.response.body" or not start:
+                return await send(message)
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return None
+            page = b"".join(body)
+            if b"<title" not in page and b"<head>" in page:
+                title = self._titles[b'"auth_required":true' in page]
+                page = page.replace(b"<head>", b"<head><title>" + title + b"</title>", 1)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(page)).encode())]})
+            return await send({"type": "http.response.body", "body": page})
+
+        return await self.app(scope, receive, titled)

@@ -478,9 +478,10 @@ class Chat:
 
     @staticmethod
     def announcement(session: ChatSession) -> str:
-        """What the live region says once the last turn is finished ("" while it is pending)."""
+        """What the live region says about the last turn: that it is being answered, then once,
+        when it is finished, how it ended (the answer state in words)."""
         t = session.last_turn
-        if t is None or t.status == "pending":
+        if t is None:
             return ""
         return render.announcement(t.status, len(t.answer.quotes) if t.answer else 0)
 
