@@ -146,7 +146,7 @@ def tab_until(pg, selector: str, *, key: str = "Tab", limit: int = 60) -> list[s
     raise AssertionError(f"{selector} not reached by {key} in {limit} presses: {seen}")
 
 
-# --- axe on every tab, at both widths --------------------------------------------------------------
+# --- the check itself -----------------------------------------------------------------------------
 def test_the_axe_check_fails_on_what_it_should(browser):  # noqa: F811
     """The check itself: a page with text at 1.9:1 and an unnamed button is failed, with the rules named."""
     ctx = browser.new_context()
@@ -162,11 +162,17 @@ def test_the_axe_check_fails_on_what_it_should(browser):  # noqa: F811
 
 
 # --- axe on every tab, at both widths --------------------------------------------------------------
-@pytest.mark.parametrize("width", list(WIDTHS))
-def test_axe_finds_no_serious_violation_on_any_tab(width, page, questions, report):
+@pytest.mark.parametrize("width", [*WIDTHS, "desktop, dark theme"])
+def test_axe_finds_no_serious_violation_on_any_tab(width, page, server, questions, report):
     from playwright.sync_api import expect
 
-    pg = page(width=WIDTHS[width], height=900)
+    pg = page(width=WIDTHS[width.split(",")[0]], height=900)
+    if "dark" in width:  # Gradio's dark theme (what a visitor whose system is set to dark sees)
+        pg.emulate_media(color_scheme="dark")
+        pg.goto(server[0] + "?__theme=dark")
+        pg.locator("#guide-question textarea").wait_for()
+        assert pg.evaluate("document.body.classList.contains('dark') || "
+                           "!!document.querySelector('.dark')"), "not in the dark theme"
     axe(pg, f"chat, before a question ({width})", report)
     for state in ("answered", "related", "not_covered"):  # all three answer states on screen
         ask(pg, questions[state])

@@ -64,16 +64,15 @@ CSS = """
 .guide-source-head { display: flex; flex-wrap: wrap; gap: .35em; align-items: baseline; }
 .guide-title { font-weight: 600; }
 .guide-section, .guide-org, .guide-muted, .guide-about, .guide-asked, .guide-query {
-  color: #4b5563; font-size: .9em;  /* darker than Gradio's subdued grey: readable contrast */
+  color: var(--body-text-color-subdued); font-size: .9em;  /* grey-600 light, grey-400 dark: 4.5:1 or more */
 }
-.dark .guide-section, .dark .guide-org, .dark .guide-muted, .dark .guide-about, .dark .guide-asked,
-.dark .guide-query { color: #cbd5e1; }
 .guide-excerpt { font-style: italic; font-size: .9em; margin: .25em 0; }
 .guide-reason { font-size: .9em; margin-top: .25em; }
 .guide-chip {
   display: inline-block; padding: 0 .5em; border-radius: 999px; font-weight: 700; text-decoration: none !important;
   background: #f0fdfa; color: #115e59 !important; border: 1px solid #0f766e;  /* 7:1 and more */
 }
+.dark button[role=tab][aria-selected=true] { color: #5eead4 !important; }  /* the accent has no dark shade */
 .dark .guide-chip { background: #134e4a; color: #ccfbf1 !important; border-color: #5eead4; }
 /* Visible focus for everything the keyboard reaches, on any background (WCAG 2.4.7, 2.4.11). */
 .gradio-container a:focus-visible, .gradio-container button:focus-visible, .gradio-container [role=tab]:focus-visible,
