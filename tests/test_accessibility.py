@@ -204,6 +204,15 @@ def test_axe_finds_no_serious_violation_on_the_sign_in_page(width, browser, sign
         expect(pg.get_by_label("username")).to_be_visible()
         no_horizontal_scroll(pg, f"sign-in ({width})")
         axe(pg, f"sign-in ({width})", report)
+        # a wrong password is said, not only shown (WCAG 4.1.3): the alert region gets the error
+        alert = pg.get_by_role("alert")
+        expect(alert).to_have_text("")
+        pg.get_by_label("username").fill("ed")
+        pg.get_by_label("password").fill("not the password")
+        pg.get_by_role("button", name="Login").click()
+        expect(pg.get_by_text("Incorrect Credentials", exact=False).first).to_be_visible(timeout=WAIT_MS)
+        expect(alert).to_have_text("Sign-in failed: that user name and password do not match. Please try again.")
+        axe(pg, f"sign-in, after a wrong password ({width})", report)
     finally:
         ctx.close()
 
@@ -282,7 +291,7 @@ def test_a_new_answer_is_announced_once_its_state_said_in_words_and_citations_na
         elif state == "not_covered":
             expect(bot).to_contain_text("don't cover that")
         live = pg.evaluate("""() => [...document.querySelectorAll('[aria-live], [role=status], [role=log], [role=alert]')]
-            .filter(e => e.getAttribute('aria-live') !== 'off' && e.textContent.trim())
+            .filter(e => e.getAttribute('aria-live') !== 'off' && e.checkVisibility() && e.textContent.trim())
             .map(e => e.closest('#guide-status') ? 'guide-status' : (e.id || e.className) + ': ' + e.textContent.trim().slice(0, 80))""")
         assert live == ["guide-status"], live  # nothing else speaks up
     # citation markers and the verified badge say what they are
@@ -295,6 +304,13 @@ def test_a_new_answer_is_announced_once_its_state_said_in_words_and_citations_na
     expect(pg.locator("#guide-sources").get_by_role("link", name=marker, exact=True)).to_have_text("[1]")
     expect(pg.get_by_role("img", name="Verified: quote 1 was checked word for word against the stored source",
                           exact=True)).to_have_text("✓ verified")
+    # the other tabs' results (adding documents, managing sources, an evaluation) are said when they come
+    pg.get_by_role("tab", name="Evaluate").click()
+    expect(pg.locator("#guide-eval-summary [aria-live]")).to_have_attribute("aria-live", "polite")
+    pg.get_by_role("tab", name="Explore").click()
+    expect(pg.locator("#guide-doc-result [aria-live]")).to_have_attribute("aria-live", "polite")
+    pg.get_by_text("Manage sources, feedback and the audit trail").click()
+    expect(pg.locator("#guide-manage-result [aria-live]")).to_have_attribute("aria-live", "polite")
     assert pg.errors == []
 
 

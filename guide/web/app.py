@@ -21,7 +21,7 @@ HEAD = (
     '<meta name="description" content="A guide that answers questions about co-production with quotes, word for '
     'word, from the Scottish Co-production Network, each linked to the exact passage.">'
     # Screen readers hear a new answer once: the status line (#guide-status's text, set when an answer
-    # is complete) is the live region, and the conversation log is not (Gradio makes it one, which
+    # is complete) is the chat's live region, and the conversation log is not (Gradio makes it one, which
     # would read a streamed answer as it grows). Set again whenever Gradio redraws them.
     "<script>(() => { const fix = () => {"
     " const log = document.querySelector('#guide-chat [role=log]');"
@@ -38,10 +38,13 @@ HEAD = (
     # Gradio's own announcer ("Loading", "common.complete" after each event) would talk over it
     " document.querySelectorAll('.sr-only[role=status]').forEach(e => { e.removeAttribute('role');"
     " e.setAttribute('aria-live', 'off'); });"
-    # (the status line's text, not its block, which also holds Gradio's ticking progress timer)
-    " const st = document.querySelector('#guide-status [data-testid=markdown-wrapper]');"
+    # The live regions: the chat's status line, and the results of adding documents, managing
+    # sources and running an evaluation (their text, not their block, which also holds Gradio's
+    # ticking progress timer)
+    " for (const id of ['guide-status', 'guide-doc-result', 'guide-manage-result', 'guide-eval-summary']) {"
+    " const st = document.querySelector('#' + id + ' [data-testid=markdown-wrapper]');"
     " if (st && st.getAttribute('aria-live') !== 'polite') { st.setAttribute('role', 'status');"
-    " st.setAttribute('aria-live', 'polite'); st.setAttribute('aria-atomic', 'true'); } };"
+    " st.setAttribute('aria-live', 'polite'); st.setAttribute('aria-atomic', String(id === 'guide-status')); } } };"
     " new MutationObserver(fix).observe(document.documentElement, {childList: true, subtree: true}); })();</script>"
 )
 

@@ -335,8 +335,25 @@ def evaluation_slot(data_dir: Path) -> Iterator[bool]:
 
 # --- the page's title (WCAG 2.4.2 Page Titled) --------------------------------------------------
 
+# Gradio's sign-in page shows "Incorrect Credentials" as plain text: nothing tells a screen reader.
+# This copies any error shown on it into a live region that exists from the start (WCAG 4.1.3).
+SIGN_IN_SCRIPT = (
+    b"<script>addEventListener('DOMContentLoaded', () => { const say = document.createElement('div');"
+    b" say.id = 'guide-sign-in-status'; say.setAttribute('role', 'alert');"
+    b" say.style.cssText = 'position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);"
+    b"white-space:nowrap'; document.body.appendChild(say); let last = '';"
+    b" new MutationObserver(() => { const p = [...document.querySelectorAll('gradio-app p')]"
+    b".find(e => /incorrect|error|try again/i.test(e.textContent)); const text = p ? p.textContent.trim() : '';"
+    b" if (text !== last) { last = text; say.textContent = !text ? '' : /incorrect credentials/i.test(text)"
+    b" ? 'Sign-in failed: that user name and password do not match. Please try again.'"
+    b" : 'Sign-in failed: ' + text; } })"
+    b".observe(document.body, {childList: true, subtree: true, characterData: true}); });</script>"
+)
+
+
 class PageTitle:
-    """ASGI middleware giving the app's HTML page a <title> in the HTML itself.
+    """ASGI middleware giving the app's HTML page a <title> in the HTML itself, and the sign-in
+    page a live region for its error (`SIGN_IN_SCRIPT`).
 
     Gradio's page has none until its script sets one, and its sign-in page never gets one, so a
     screen reader announces an untitled page. Any HTML response without a <title> gets `title`,
@@ -367,9 +384,11 @@ class PageTitle:
             if message.get("more_body"):
                 return None
             page = b"".join(body)
+            sign_in = b'"auth_required":true' in page
             if b"<title" not in page and b"<head>" in page:
-                title = self._titles[b'"auth_required":true' in page]
-                page = page.replace(b"<head>", b"<head><title>" + title + b"</title>", 1)
+                page = page.replace(b"<head>", b"<head><title>" + self._titles[sign_in] + b"</title>", 1)
+            if sign_in and b"</head>" in page:
+                page = page.replace(b"</head>", SIGN_IN_SCRIPT + b"</head>", 1)
             headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
             await send({**start, "headers": [*headers, (b"content-length", str(len(page)).encode())]})
             return await send({"type": "http.response.body", "body": page})
