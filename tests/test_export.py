@@ -125,6 +125,9 @@ def test_an_exported_answer_has_its_state_every_quote_verbatim_and_linked_the_so
         assert "nothing is quoted" in md and "<blockquote" not in page
     if state == "related":
         assert render.NOT_AN_ANSWER in md and render.NOT_AN_ANSWER in page
+    for src in a.unread_sources:  # the case study that addresses it, its link and why (known by link only)
+        assert f"[{render.escape_md_inline(src.title)}]({src.url})" in md and f'<a href="{src.url}">' in page
+        assert f"Why: {render.escape_md_inline(src.why)}" in md
     assert_self_contained(page)
 
 
