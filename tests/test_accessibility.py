@@ -357,6 +357,9 @@ def test_the_exported_conversation_downloads_as_html_that_opens_and_quotes_verba
 
     texts = list(real_guide.texts.values())
     pg = page()
+    pg.get_by_role("button", name="Export latest answer").click()  # nothing yet: one line says so
+    expect(pg.locator("#guide-status")).to_have_text("Ask a question first: there is no answer to export yet.")
+    expect(pg.locator("#guide-export-panel")).to_be_hidden()
     for state in ("answered", "not_covered"):
         ask(pg, questions[state])
     pg.get_by_role("button", name="Export conversation").click()

@@ -197,3 +197,31 @@ def test_guide_ask_format_md_and_html_print_the_export_with_verbatim_linked_quot
 def test_a_bad_format_is_one_line(args, message):
     r = guide("ask", "How do we rebuild trust?", *args, env=HASH)
     assert r.returncode == 1 and r.stdout == "" and r.stderr.strip() == message
+
+
+# --- the web chat's export (guide/web/chat.py Chat.export), without a model -----------------------------
+from test_chat import FakeGuide, abstention, corpus, trust_answer  # noqa: E402,F401 (corpus: a fixture)
+
+
+def test_the_chat_exports_the_latest_answer_or_every_answered_turn_and_nothing_before_a_question(corpus):  # noqa: F811
+    from guide.web.chat import Chat, ChatSession
+
+    chat = Chat(FakeGuide(corpus, [trust_answer(corpus), abstention()]))
+    session = ChatSession()
+    assert chat.export(session, "answer") is None and chat.export(session, "conversation") is None
+    chat.ask(session, "")  # refused: not in an export
+    chat.ask(session, "How do we keep trust?")
+    chat.ask(session, "Best sourdough recipe?")
+    latest, whole = chat.export(session, "answer"), chat.export(session, "conversation")
+    assert latest.answers == 1 and "## Question: Best sourdough recipe?" in latest.markdown
+    assert "Not covered by the sources" in latest.markdown and "“" not in latest.markdown.split("## Question")[1]
+    assert whole.answers == 2 and whole.markdown.index("Question 1: How do we keep trust?") < whole.markdown.index(
+        "Question 2: Best sourdough recipe?")
+    assert whole.html_path.name.startswith("coproduction-guide-conversation-") and whole.html_path.suffix == ".html"
+    page = whole.html_path.read_text(encoding="utf-8")
+    assert [q[:3] for q in html_quotes(page)] == md_quotes(whole.markdown)
+    [(text, marker, link, _)] = html_quotes(page)
+    assert in_corpus(text, [d.text for d in corpus[1].values()]) and marker == 1
+    assert_links_to_its_passage(text, link, BLOG_URL)
+    with pytest.raises(ValueError):
+        chat.export(session, "everything")
