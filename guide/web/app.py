@@ -32,6 +32,8 @@ HEAD = (
     # Gradio names each message div with its raw Markdown (backslashes, addresses): the text is the name
     " document.querySelectorAll('#guide-chat [data-testid=bot][aria-label], #guide-chat [data-testid=user][aria-label]')"
     ".forEach(e => e.removeAttribute('aria-label'));"
+    # an empty image's placeholder is a plain div named "Empty value" (a name a div may not have)
+    " document.querySelectorAll('.empty[aria-label]:not([role])').forEach(e => e.removeAttribute('aria-label'));"
     # the starter questions are buttons in a role=list without list items: a group instead
     " document.querySelectorAll('#guide-chat .examples[role=list]').forEach(e => {"
     " e.setAttribute('role', 'group'); e.setAttribute('aria-label', 'Starter questions'); });"
@@ -266,7 +268,7 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
                 eval_run = gr.Button("Run", variant="primary", elem_id="guide-eval-run")
                 eval_summary = gr.Markdown(eval_view.NOTHING_CHOSEN, elem_id="guide-eval-summary")
                 eval_chart = gr.Image(label="Report chart", type="filepath", interactive=False, buttons=["download"],
-                                      visible=False, elem_id="guide-eval-chart")  # shown with a chart
+                                      elem_id="guide-eval-chart")
 
         # --- events --------------------------------------------------------------------
         answer_outputs = [chatbot, question, sources_panel, related, status]
@@ -389,10 +391,10 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
             allow(request, "evaluate")
             with evaluation_slot(chat.guide.settings.data_dir) as mine:
                 if not mine:
-                    return f"**{EVALUATION_BUSY}**", gr.update(value=None, visible=False)
+                    return f"**{EVALUATION_BUSY}**", None
                 view = eval_view.run_evaluation(chat.guarded_guide(), set_name=set_name, upload=upload,
                                                 progress=True)
-            return view.markdown, gr.update(value=str(view.png) if view.png else None, visible=bool(view.png))
+            return view.markdown, (str(view.png) if view.png else None)
 
         # The same guide as the chat: one run at a time, each question taking an answer slot in
         # turn with the visitors' questions (so a run never holds the chat up for its whole length).
