@@ -181,13 +181,14 @@ def test_axe_finds_no_serious_violation_on_any_tab(width, page, server, question
     expect(pg.locator("#guide-export-html a").first).to_be_visible(timeout=WAIT_MS)
     no_horizontal_scroll(pg, f"chat ({width})")
     axe(pg, f"chat: answered, related, not covered, export open ({width})", report)
-    pg.screenshot(path=str(SHOTS / f"a11y-chat-{width}.png"), full_page=True)
+    slug = re.sub(r"\W+", "-", width)
+    pg.screenshot(path=str(SHOTS / f"a11y-chat-{slug}.png"), full_page=True)
     for tab in ("Explore", "Evaluate"):
         pg.get_by_role("tab", name=tab).click()
         expect(pg.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
         no_horizontal_scroll(pg, f"{tab} ({width})")
         axe(pg, f"{tab.lower()} ({width})", report)
-        pg.screenshot(path=str(SHOTS / f"a11y-{tab.lower()}-{width}.png"), full_page=True)
+        pg.screenshot(path=str(SHOTS / f"a11y-{tab.lower()}-{slug}.png"), full_page=True)
     assert pg.errors == []
 
 
