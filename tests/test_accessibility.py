@@ -281,8 +281,9 @@ def test_a_new_answer_is_announced_once_its_state_said_in_words_and_citations_na
         n = bot.locator("blockquote").count()
         values = pg.evaluate("window.__said")
         said = [v for i, v in enumerate(values) if v and (i == 0 or v != values[i - 1])]
-        # while it works, one "looking" notice; then the answer once, when it is complete
-        assert said == ["Looking through the sources for your question…", status.inner_text().strip()], said
+        # while it works, at most one "looking" notice; then the answer once, when it is complete
+        assert said[-1] == status.inner_text().strip(), said
+        assert said[:-1] in ([], ["Looking through the sources for your question…"]), said
         assert said[-1].startswith(expected[state].format(n=n)), said
         # the state in words: in the status line, the sources panel, and (when not an answer) the message
         expect(pg.locator("#guide-sources")).to_contain_text(f"Answer state: {STATE_WORDS[state]}")
