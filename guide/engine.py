@@ -29,6 +29,8 @@ from guide.search.retrieval import Hit, HybridRetriever, KeywordIndex
 from guide.settings import Settings
 from guide.search.store import BuildReport, Store, fingerprint, open_client
 from guide.search.rerank import make_reranker
+from guide.answer.answerability import make_reader
+from guide.evaluation.metrics import canonical_url
 
 log = logging.getLogger(__name__)
 FIRST_BUILD_MESSAGE = "no index yet: building it from corpus/ now (the same as `guide ingest`)…"
@@ -57,8 +59,19 @@ def scope_for(settings: Settings, chunks: list[Chunk], embedder: CachedEmbedding
         return None
     if not any(not e.in_scope for e in questions):
         return None
-    sentences = [Example(c.span_text(sp.start, sp.end), True, CORPUS_GROUP) for c in chunks for sp in c.sentences]
-    return ScopeModel.build(sentences + questions, embedder.embed_documents)
+    # the sources the example questions are about: only their questions are judged with the margin
+    keys = {}
+    for c in chunks:
+        keys[canonical_url(c.source_id)] = c.source_id
+        if c.url:
+            keys[canonical_url(c.url)] = c.source_id
+    covered = {keys[canonical_url(s)] for e in questions for s in e.sources if canonical_url(s) in keys}
+    if not covered:
+        return None
+    kept = {c.source_id for c in chunks} & covered
+    sentences = [Example(c.span_text(sp.start, sp.end), True, CORPUS_GROUP) for c in chunks for sp in c.sentences
+                 if c.source_id in kept]
+    return ScopeModel.build(sentences + questions, embedder.embed_documents, sources=covered)
 
 
 def corpus_chunks(settings: Settings, manifest: Manifest | None = None) -> tuple[Manifest, dict[str, str], list[Chunk]]:
@@ -152,9 +165,10 @@ class Guide:
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, embedder: CachedEmbeddings | None = None,
-             llm: Any = None) -> "Guide":
+             llm: Any = None, scope: bool = True) -> "Guide":
         """Open the built index. `llm`: any LangChain chat model for the conversational answer
-        (default: a ChatOpenAI for GUIDE_LLM_URL when it is set, else none)."""
+        (default: a ChatOpenAI for GUIDE_LLM_URL when it is set, else none). `scope=False`: no
+        out-of-scope examples (a corpus the tuning sets' questions are not about)."""
         settings = settings or Settings.from_env()
         embedder = embedder or embedder_for(settings)
         manifest, texts, corpus = corpus_chunks(settings)
@@ -165,7 +179,8 @@ class Guide:
             raise IndexMissingError("the index has not been built yet. Build it with `guide ingest` (or `make run`).")
         chunks = [c for c in store.load_chunks(info["collection"]) if c.source_id in texts]
         stale = info.get("fingerprint") != fingerprint(embedder.model_id, corpus)
-        return cls.assemble(settings, manifest, texts, chunks, client, info, embedder, stale=stale, llm=llm)
+        return cls.assemble(settings, manifest, texts, chunks, client, info, embedder, stale=stale, llm=llm,
+                            scope=scope)
 
     @classmethod
     def assemble(cls, settings: Settings, manifest: Manifest, texts: dict[str, str], chunks: list[Chunk], client,
@@ -185,10 +200,13 @@ class Guide:
         # the answer threshold was calibrated with the scope margin in the answerability; without
         # it, the one calibrated without it
         answer_cut = settings.answer_cut if scope_model is not None else settings.answer_cut_without_scope
+        reader = make_reader(settings) if settings.embedder == "minilm" else None  # calibrated with the real model
         composer = Composer(texts, sources, chunks, embedder.embed_documents,
                             threshold=settings.abstain_threshold, answer_threshold=answer_cut,
                             max_quotes=settings.max_quotes,
-                            case_studies=case_studies, reranker=make_reranker(settings), scope=scope_model)
+                            case_studies=case_studies, reranker=make_reranker(settings), scope=scope_model,
+                            answer_threshold_without_scope=settings.answer_cut_without_scope,
+                            reader=reader, reader_threshold=settings.reader_threshold)
         return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale, case_studies,
                    Store(client, settings.collection_prefix), writer=answer_writer(settings, llm))
 

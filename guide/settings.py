@@ -29,6 +29,11 @@ DEFAULT_ANSWER_THRESHOLD = 0.449
 # not the one above. Calibrated at 0.230, about the not-covered cut: without the scope margin no
 # cut separates "related" from "answered" better than answering (docs/decisions.md).
 DEFAULT_ANSWER_THRESHOLD_WITHOUT_SCOPE = 0.230
+# Where no scope examples cover a source (a practitioner's own document), the answerability
+# reader (guide/answer/answerability.py) judges: below this probability that the best read
+# sentence answers the question, the answer is `related`. Calibrated on the tuning halves of the
+# corpora nobody labelled (evals/corpora/*/*_tune.jsonl; docs/decisions.md, issue 19).
+DEFAULT_READER_THRESHOLD = 0.517
 
 
 OFFLINE_ENVIRONMENT = {
@@ -61,6 +66,8 @@ class Settings:
     collection_prefix: str = "guide"
     embedder: str = "minilm"  # "minilm" (the real model) or "hash" (deterministic fake, for tests)
     reranker: str = "onnx"  # "onnx" (bundled cross-encoder), "fake" (tests) or a CrossEncoder folder
+    reader: str = "onnx"  # the answerability reader: "onnx" (shipped), "fake" (tests) or "off"
+    reader_threshold: float = DEFAULT_READER_THRESHOLD
     max_question_chars: int = 1000
     top_k: int = 7  # passages retrieved; 6-10 measured on the tuning sets (docs/decisions.md)
     max_quotes: int = 4
@@ -108,6 +115,11 @@ class Settings:
         from guide.search.rerank import check_reranker_setting
 
         check_reranker_setting(self.reranker)
+        if self.reader not in ("onnx", "fake", "off"):
+            raise SettingsError(f"GUIDE_READER={self.reader!r} is not known: use 'onnx' (the shipped answerability "
+                                f"reader), 'fake' (tests) or 'off'.")
+        if not 0.0 <= self.reader_threshold <= 1.0:
+            raise SettingsError("GUIDE_READER_THRESHOLD must be between 0 and 1 (a probability).")
         if not 20 <= self.max_question_chars <= 100_000:
             raise SettingsError("GUIDE_MAX_QUESTION_CHARS must be between 20 and 100000.")
         if not 1 <= self.top_k <= 50:

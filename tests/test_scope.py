@@ -59,6 +59,7 @@ def test_examples_come_from_single_questions_of_the_sets_that_exist(tmp_path):
     f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     got = examples_from_sets([f, tmp_path / "missing.jsonl"])
     assert got == [Example("how do we keep volunteers?", True, "tune"), Example("hourly rate?", False, "tune")]
+    assert got[0].sources == ()
 
 
 def test_a_question_next_to_an_unanswerable_example_is_related_not_answered(doc):  # noqa: F811
@@ -69,12 +70,25 @@ def test_a_question_next_to_an_unanswerable_example_is_related_not_answered(doc)
     scoped.scoring = ScoringConfig(scope=1.0)
     examples = [Example("rain delayed planting", True, CORPUS_GROUP),
                 Example(question, False, "tune")]  # the very question, labelled unanswerable
-    scoped.scope = ScopeModel.build(examples, lambda texts: [embed(t).tolist() for t in texts])
+    scoped.scope = ScopeModel.build(examples, lambda texts: [embed(t).tolist() for t in texts], sources={"garden"})
     a = ask(scoped, question)
     assert a.status == RELATED and a.reason == "weak_support" and a.signals["scope_margin"] < 0
+    assert a.signals["scope_examples"] is True
     with excluding({"tune"}):  # measured as a held-out question would be: no example left out of scope
         b = ask(scoped, question)
     assert b.status == ANSWERED and b.signals["scope_margin"] is None
+
+
+def test_scope_examples_about_another_source_do_not_judge_this_one(doc):  # noqa: F811
+    """The tuning sets are about the blog: a question answered from a practitioner's own document
+    is judged without their margin (and says so), not pushed down by examples about the blog."""
+    question = "how do we keep volunteers? they feel valued when?"
+    scoped = composer(doc, answer_threshold=0.3)
+    scoped.scoring = ScoringConfig(scope=1.0)
+    examples = [Example("rain delayed planting", True, CORPUS_GROUP), Example(question, False, "tune")]
+    scoped.scope = ScopeModel.build(examples, lambda texts: [embed(t).tolist() for t in texts], sources={"the-blog"})
+    a = ask(scoped, question)
+    assert a.status == ANSWERED and a.signals["scope_margin"] is None and a.signals["scope_examples"] is False
 
 
 class RecordingGuide:
@@ -122,11 +136,13 @@ def test_the_guide_builds_its_scope_from_the_tuning_sets_and_a_broken_file_only_
     settings = Settings(evals_dir=tmp_path, embedder="minilm")
     chunks = chunk_document(doc)
     _write(tmp_path / "dev.jsonl", [
-        {"id": "a", "question": "how do we keep volunteers?", "answerable": True, "sources": [], "quotes": []},
+        {"id": "a", "question": "how do we keep volunteers?", "answerable": True, "sources": ["https://example.org/garden/"],
+         "quotes": []},
         {"id": "b", "question": "what is the hourly rate?", "answerable": False, "sources": [], "quotes": []}])
     scope = scope_for(settings, chunks, BagEmbedder())
     groups = {e.group for e in scope.examples}
     assert groups == {CORPUS_GROUP, "dev"} and sum(not e.in_scope for e in scope.examples) == 1
+    assert scope.covers("garden") and not scope.covers("my-own-report")  # the source its questions name, by URL
     assert scope_for(settings.replace(embedder="hash"), chunks, BagEmbedder()) is None  # not calibrated for it
 
     (tmp_path / "dev.jsonl").write_text('{"id": "a", "question": \n')  # a broken tuning file

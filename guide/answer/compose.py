@@ -113,6 +113,14 @@ class ScoringConfig:
     # Does the cross-encoder's term count in `grounding` (the score the thresholds cut), or only
     # in the order of the quotes?
     rerank_in_grounding: bool = False
+    # Where no scope examples cover the source (a practitioner's own document): the answerability
+    # reader (guide/answer/answerability.py) reads the best `reader_top` candidates; below the
+    # reader threshold (Settings) the answer is `related` (reason no_answer_found). Each read
+    # candidate's score may gain `reader` * its probability; 0: the reader judges, it does not
+    # reorder (at 1.0 the answer was in the first quote less often on the tuning halves of
+    # evals/corpora: 0.772 against 0.815; docs/decisions.md, issue 19).
+    reader_top: int = 4
+    reader: float = 0.0
 
     def answerability(self, grounding: float, focus_logit: float | None, scope_margin: float | None = None) -> float:
         value = grounding
@@ -245,7 +253,15 @@ class Composer:
         reranker=None,
         scoring: ScoringConfig = DEFAULT_SCORING,
         scope: "ScopeModel | None" = None,
+        answer_threshold_without_scope: float | None = None,
+        reader=None,
+        reader_threshold: float = 0.5,
     ):
+        self.reader = reader  # guide.answer.answerability.Reader, or None
+        self.reader_threshold = reader_threshold
+        # the answered-vs-related cut for a question whose source no scope example covers
+        # (None: the same as `answer_threshold`)
+        self.answer_threshold_without_scope = answer_threshold_without_scope
         self.scope = scope  # out-of-scope detection over the tuning sets' examples (guide/answer/scope.py)
         self.case_studies = case_studies  # matches questions to case studies by meaning
         self.texts = texts  # source id -> stored text (quotes are verified against these)
@@ -419,13 +435,20 @@ class Composer:
         self._rerank(cands, query)
         focus_logit = self._focus_logit(query, cands)
         margin = None
-        if self.scope is not None and self.scoring.scope:
+        scoped = self.scoped(cands)
+        if scoped:
             margin = self.scope.margin(query_vec)
             margin = None if margin is None else round(margin, 4)
         answerability = self.scoring.answerability(score, focus_logit, margin)
         signals.update(focus_logit=focus_logit, scope_margin=margin, answerability=round(answerability, 4), best_rerank=max(
-            (c.rerank for c in cands if c.rerank is not None), default=None))
-        reason = "weak_support" if answerability < self.answer_threshold else None
+            (c.rerank for c in cands if c.rerank is not None), default=None), scope_examples=scoped)
+        cut = self.answer_threshold if margin is not None else self.answer_cut_without_scope
+        reason = "weak_support" if answerability < cut else None
+        if not scoped and self.reader is not None:
+            found = self._read(cands, query)
+            signals["reader"] = found
+            if reason is None and found < self.reader_threshold:
+                reason = "no_answer_found"  # the passages are about it, but no sentence answers it
         if kind is not None:
             fitting = [c for c in cands if fits_type(kind, c.text)]
             if not fitting or max(self.judged(c) for c in fitting) < self.threshold:
@@ -451,6 +474,39 @@ class Composer:
         return Answer(**base, status=ANSWERED, message="", quotes=quotes, key_questions=key_qs,
                       further_reading=reading,
                       unread_sources=[s for s in self._unread(question) if s.id not in offered])
+
+    def scoped(self, cands: Sequence[Candidate]) -> bool:
+        """Do scope examples cover this answer's source (its best candidate's)? Only where they
+        do does the scope margin join the answerability; elsewhere the reader judges."""
+        return (self.scope is not None and bool(self.scoring.scope) and bool(cands)
+                and self.scope.covers(cands[0].chunk.source_id))
+
+    def judgement(self, source_id: str) -> str:
+        """How answers from this source are judged answered or related, in words (reports and the
+        Evaluate tab say it for each source)."""
+        if self.scope is not None and self.scoring.scope and self.scope.covers(source_id):
+            return "scope examples (labelled questions about this source) and relevance"
+        if self.reader is not None:
+            return "answerability reader (no scope examples for this source)"
+        return "relevance only (no scope examples for this source, no reader)"
+
+    @property
+    def answer_cut_without_scope(self) -> float:
+        a = self.answer_threshold_without_scope
+        return self.answer_threshold if a is None else max(a, self.threshold)
+
+    def _read(self, cands: list[Candidate], query: str) -> float:
+        """The reader's probability that the best of the top candidates answers the question; each
+        read candidate's score gains `reader` * its probability, and the order follows."""
+        top = [c for c in cands[: self.scoring.reader_top] if c.chunk.kind != "more_reading"]
+        if not top:
+            return 0.0
+        probs = self.reader.probabilities(query, [c.text for c in top])
+        if self.scoring.reader:
+            for c, p in zip(top, probs):
+                c.score += self.scoring.reader * float(p)
+            cands.sort(key=lambda c: -c.score)
+        return round(float(np.max(probs)), 4)
 
     def _focus_logit(self, query: str, cands: Sequence[Candidate]) -> float | None:
         """The cross-encoder's best logit for the question's focus (its topic words removed)."""

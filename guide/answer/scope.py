@@ -45,6 +45,7 @@ class Example:
     text: str
     in_scope: bool
     group: str  # CORPUS_GROUP, or the name of the question set it comes from
+    sources: tuple[str, ...] = ()  # the sources an answerable example question names (URLs or ids)
 
 
 def examples_from_sets(paths: Iterable[Path]) -> list[Example]:
@@ -59,7 +60,7 @@ def examples_from_sets(paths: Iterable[Path]) -> list[Example]:
             continue
         for q in load_questions(path):
             if not q.history:
-                out.append(Example(q.question, q.answerable, path.stem))
+                out.append(Example(q.question, q.answerable, path.stem, tuple(q.sources)))
     return out
 
 
@@ -74,10 +75,12 @@ def excluding(groups: Iterable[str]) -> Iterator[None]:
 
 
 class ScopeModel:
-    def __init__(self, examples: Sequence[Example], vectors: np.ndarray):
+    def __init__(self, examples: Sequence[Example], vectors: np.ndarray, sources: Iterable[str] = ()):
+        """`sources`: the ids of the sources the example questions are about (`covers`)."""
         if len(examples) != len(vectors):
             raise ValueError("one vector per example")
         self.examples = list(examples)
+        self.sources = frozenset(sources)
         self.vectors = np.asarray(vectors, dtype=np.float32).reshape(len(self.examples), -1)
         self.in_scope = np.asarray([e.in_scope for e in self.examples], dtype=bool)
         self.groups = np.asarray([e.group for e in self.examples], dtype=object)
@@ -87,9 +90,15 @@ class ScopeModel:
             self._by_text.setdefault(normalise(e.text), set()).add(e.group)
 
     @classmethod
-    def build(cls, examples: Sequence[Example], embed_documents: Callable[[list[str]], list[list[float]]]) -> "ScopeModel":
+    def build(cls, examples: Sequence[Example], embed_documents: Callable[[list[str]], list[list[float]]],
+              sources: Iterable[str] = ()) -> "ScopeModel":
         vecs = np.asarray(embed_documents([e.text for e in examples]), dtype=np.float32) if examples else np.zeros((0, 1))
-        return cls(examples, vecs)
+        return cls(examples, vecs, sources)
+
+    def covers(self, source_id: str) -> bool:
+        """Are there example questions about this source? (A practitioner's own document has none:
+        its questions are judged without the margin.)"""
+        return source_id in self.sources
 
     def groups_with(self, questions: Iterable[str]) -> frozenset[str]:
         """The question-set groups holding any of these questions (never the corpus)."""

@@ -141,10 +141,19 @@ def sources(settings: Settings, as_json: bool) -> None:
 @main.command()
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False), multiple=True,
               help="Question files (default: the tuning sets evals/dev.jsonl, hard.jsonl, practitioner_tune.jsonl).")
+@click.option("--reader", "reader", is_flag=True,
+              help="Instead: the answerability reader's threshold (GUIDE_READER_THRESHOLD), from the tuning halves of "
+                   "the corpora nobody labelled (evals/corpora/*/*_tune.jsonl), each in a temporary index.")
 @pass_settings
-def calibrate(settings: Settings, questions: tuple[str, ...]) -> None:
+def calibrate(settings: Settings, questions: tuple[str, ...], reader: bool) -> None:
     """Suggest both thresholds of the answer states from tuning question sets: not covered below
     GUIDE_ABSTAIN_THRESHOLD, related below GUIDE_ANSWER_THRESHOLD, answered from it."""
+    if reader:
+        from guide.evaluation.calibration import calibrate_reader
+
+        corpora = sorted(p.parent for p in (settings.evals_dir / "corpora").glob("*/sources.toml"))
+        click.echo(json.dumps(calibrate_reader(settings, corpora), indent=2))
+        return
     from guide.evaluation.calibration import calibrate_thresholds
 
     paths = [Path(q) for q in questions] or settings.calibration_sets

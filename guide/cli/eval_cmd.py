@@ -34,13 +34,17 @@ EXIT_GATE = 1  # a metric fell below (or above) its threshold
 @click.option("--rerank-claims", type=click.IntRange(min=1), default=None,
               help="SciFact: rerank only a fixed-seed sample of this many claims (the cross-encoder is the slow part; "
                    "the rest of the run covers every claim). Default: every claim.")
+@click.option("--corpus", "corpus_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Evaluate on this folder's own corpus (a sources.toml and its documents, e.g. evals/corpora/rhine) "
+                   "in a temporary index, without scope examples; the guide's own index is not touched. "
+                   "Default questions: the folder's *.jsonl files.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--llm", "use_llm", is_flag=True,
               help="Also measure the language model at GUIDE_LLM_URL: supported sentences, removals, fallbacks, "
                    "time to first token and latency. Without it the run is extractive even if GUIDE_LLM_URL is set.")
 @pass_settings
 def eval_command(settings: Settings, questions, out, compare_with, thresholds, no_gate, benchmark, full, limit, seed,
-                 no_progress, use_llm, rerank_claims, no_quotes) -> None:
+                 no_progress, use_llm, rerank_claims, no_quotes, corpus_dir) -> None:
     """Run answer-quality evals: question sets through the guide's ask path (the web chat's),
     or the SciFact benchmark. Writes JSON, Markdown and a chart; exit 1 when the gate fails."""
     from guide.evaluation.evaluate import compare, evaluate, gate, load_thresholds
@@ -69,17 +73,28 @@ def eval_command(settings: Settings, questions, out, compare_with, thresholds, n
     else:
         if full or limit or rerank_claims or no_quotes:
             raise click.UsageError("--full, --limit, --rerank-claims and --no-quotes apply to --benchmark scifact.")
+        if corpus_dir and use_llm:
+            raise click.UsageError("--llm measures the guide's own corpus; run it without --corpus.")
         if use_llm and not settings.llm_url:
             from guide.errors import SettingsError
 
             raise SettingsError("--llm needs GUIDE_LLM_URL (an OpenAI-compatible server, e.g. "
                                 "`python -m guide.evaluation.llamacpp --port 8080` for SmolLM2): see README.")
-        guide = open_guide(settings if use_llm else settings.replace(llm_url=None))
-        paths = [Path(q) for q in questions] or [settings.dev_set]
-        result = evaluate(guide, paths, progress=progress)
+        if corpus_dir:
+            from guide.evaluation.evaluate import corpus_guide, corpus_question_files
+
+            paths = [Path(q) for q in questions] or corpus_question_files(Path(corpus_dir))
+            with corpus_guide(settings, Path(corpus_dir)) as guide:
+                result = evaluate(guide, paths, progress=progress)
+            result["corpus"] = str(corpus_dir)
+        else:
+            guide = open_guide(settings if use_llm else settings.replace(llm_url=None))
+            paths = [Path(q) for q in questions] or [settings.dev_set]
+            result = evaluate(guide, paths, progress=progress)
         totals = result["totals"]
         section = "questions"
-        check = not no_gate and thresholds_path.exists()
+        # the gate's thresholds are the dev set's: another corpus is gated only on thresholds given for it
+        check = not no_gate and thresholds_path.exists() and (thresholds is not None or not corpus_dir)
     if check:
         result["gate"] = gate(totals, load_thresholds(thresholds_path, section)) | {"file": str(thresholds_path)}
     if previous is not None:

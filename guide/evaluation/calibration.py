@@ -139,3 +139,80 @@ def calibrate_thresholds(guide, paths: Path | list[Path], **bounds) -> dict:
         result["without_scope"]["current"] = {"answer_threshold": s.answer_cut_without_scope,
                                               **rates(bare, s.abstain_threshold, s.answer_cut_without_scope)}
     return result
+
+
+# --- the answerability reader's threshold (issue 19) ----------------------------------------------
+def reader_rows(guide, path: Path) -> list[dict]:
+    """One row per question of a corpus without scope examples: answerable, the state without the
+    reader's cut (`base`), and the reader's probability (None when it was not consulted)."""
+    comp = guide.composer
+    saved = comp.reader_threshold
+    comp.reader_threshold = 0.0  # measure without the reader's cut
+    try:
+        rows = []
+        for q in load_questions(path):
+            a = guide.ask(q.question, history=list(q.history))
+            rows.append({"id": q.id, "answerable": q.answerable, "base": a.status, "reader": a.signals.get("reader")})
+        return rows
+    finally:
+        comp.reader_threshold = saved
+
+
+def reader_states(rows: list[dict], cut: float) -> list[str]:
+    """Pure: the state each row gets when the reader's cut is `cut`."""
+    return ["related" if r["base"] == "answered" and r["reader"] is not None and r["reader"] < cut else r["base"]
+            for r in rows]
+
+
+def best_reader_threshold(rows: list[dict], *, min_answered_share: float = MIN_ANSWERED_SHARE) -> dict:
+    """Pure: the reader's cut that answers the fewest unanswerable questions while at least
+    `min_answered_share` of the answerable ones stay answered (ties: the higher answered share),
+    as for the answer threshold; and the rates it gives."""
+    def measure(cut: float) -> dict:
+        st = reader_states(rows, cut)
+        ans = [s for s, r in zip(st, rows) if r["answerable"]]
+        unans = [s for s, r in zip(st, rows) if not r["answerable"]]
+        return {"answered_share": ans.count("answered") / len(ans),
+                "misleading_rate": unans.count("answered") / len(unans),
+                "false_not_covered_rate": ans.count("not_covered") / len(ans)}
+
+    values = [r["reader"] for r in rows if r["reader"] is not None]
+    best = None
+    for cut in [0.0] + _cuts(values):
+        m = measure(cut)
+        if m["answered_share"] < min_answered_share - 1e-12:
+            continue
+        key = (m["misleading_rate"], -m["answered_share"])
+        if best is None or key < best[0]:
+            best = (key, cut, m)
+    cut, m = (best[1], best[2]) if best else (0.0, measure(0.0))
+    return {"reader_threshold": round(cut, 4), **m}
+
+
+def calibrate_reader(settings, corpora: list[Path], **bounds) -> dict:
+    """The reader's threshold from the tuning halves (`*_tune.jsonl`) of corpora nobody labelled
+    (evals/corpora/*/), each in its own temporary index without scope examples."""
+    from guide.evaluation.evaluate import corpus_guide
+
+    rows: list[dict] = []
+    per: dict[str, dict] = {}
+    for d in corpora:
+        tunes = sorted(Path(d).glob("*_tune.jsonl"))
+        with corpus_guide(settings, Path(d)) as guide:
+            found = [r for t in tunes for r in reader_rows(guide, t)]
+        per[Path(d).name] = {"questions": len(found), "current": _reader_rates(found, settings.reader_threshold)}
+        rows += found
+    result = best_reader_threshold(rows, **bounds)
+    result["questions"] = len(rows)
+    result["current"] = _reader_rates(rows, settings.reader_threshold)
+    result["per_corpus"] = per
+    return result
+
+
+def _reader_rates(rows: list[dict], cut: float) -> dict:
+    st = reader_states(rows, cut)
+    ans = [s for s, r in zip(st, rows) if r["answerable"]]
+    unans = [s for s, r in zip(st, rows) if not r["answerable"]]
+    return {"reader_threshold": cut, "answered_share": round(ans.count("answered") / max(1, len(ans)), 4),
+            "misleading_rate": round(unans.count("answered") / max(1, len(unans)), 4),
+            "false_not_covered_rate": round(ans.count("not_covered") / max(1, len(ans)), 4)}

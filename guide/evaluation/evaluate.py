@@ -10,6 +10,8 @@ any file in that format works. Scores come from the pure functions in guide/metr
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -45,6 +47,39 @@ def load_sets(paths: Sequence[Path]) -> list[QuestionSet]:
         names.add(name)
         sets.append(QuestionSet(name, p, load_questions(p)))
     return sets
+
+
+@contextlib.contextmanager
+def corpus_guide(settings, corpus_dir: Path):
+    """A guide over `corpus_dir`'s own corpus (its `sources.toml` and documents), built in a
+    temporary index that is removed afterwards: the user's index, embedding cache and data are
+    not touched. It has no scope examples (the tuning sets are about the blog, not this corpus),
+    as for a practitioner's own documents; no language model either (`guide eval --llm` is for
+    the guide's own corpus)."""
+    from guide.engine import Guide, ingest
+
+    corpus_dir = _corpus_folder(corpus_dir)
+    with tempfile.TemporaryDirectory(prefix="guide-eval-corpus-") as tmp:
+        s = settings.replace(corpus_dir=corpus_dir, index_dir=Path(tmp) / "index", data_dir=Path(tmp) / "data",
+                             chroma_url=None, llm_url=None)
+        ingest(s)
+        yield Guide.open(s, scope=False)
+
+
+def _corpus_folder(corpus_dir: Path) -> Path:
+    corpus_dir = Path(corpus_dir)
+    if not (corpus_dir / "sources.toml").is_file():
+        raise SettingsError(f"{corpus_dir}: no sources.toml there; --corpus takes a folder laid out like corpus/ "
+                            f"(see evals/corpora/README.md)")
+    return corpus_dir
+
+
+def corpus_question_files(corpus_dir: Path) -> list[Path]:
+    """The question files that come with a corpus folder: every `*.jsonl` in it."""
+    files = sorted(_corpus_folder(corpus_dir).glob("*.jsonl"))
+    if not files:
+        raise SettingsError(f"{corpus_dir}: no question files (*.jsonl) there; give them with --questions")
+    return files
 
 
 # --- one answer -----------------------------------------------------------------------------
@@ -83,6 +118,8 @@ def score_answer(q: EvalQuestion, answer, *, keys: dict[str, str], texts: dict[s
     row: dict = {
         "status": answer.status,
         "reason": answer.reason,
+        "scope_examples": answer.signals.get("scope_examples"),
+        "reader": answer.signals.get("reader"),
         "abstained": bool(answer.abstained),
         "grounding": float(answer.grounding),
         "query": answer.query,
@@ -107,6 +144,8 @@ def score_answer(q: EvalQuestion, answer, *, keys: dict[str, str], texts: dict[s
         texts_shown = [s.text for s in shown]
         row["quote_recall"] = M.quote_recall(q.quotes, texts_shown)
         row["quotes_missed"] = [e for e in q.quotes if not any(M.span_found(e, t) for t in texts_shown)]
+        first = min(answer.quotes, key=lambda x: x.marker, default=None)
+        row["first_quote_hit"] = M.first_quote_hit(q.quotes, first.text if first is not None else None)
     return row
 
 
@@ -177,6 +216,14 @@ def scope_left_out(guide, questions: Sequence[str]):
     return excluding(scope.groups_with(questions) if scope is not None else ())
 
 
+def judgement_modes(guide) -> dict[str, str]:
+    """{source id: how its answers are judged} for every source with text (Composer.judgement)."""
+    comp = getattr(guide, "composer", None)
+    if comp is None or not hasattr(comp, "judgement"):
+        return {}
+    return {sid: comp.judgement(sid) for sid in sorted(getattr(guide, "texts", {}))}
+
+
 # --- totals -------------------------------------------------------------------------------
 def summarise(rows: Sequence[dict]) -> dict:
     """Totals over rows. Rates are None when they cannot be measured on these rows."""
@@ -196,6 +243,7 @@ def summarise(rows: Sequence[dict]) -> dict:
     t["source_mrr"] = M.mean(r.get("source_rr", 0.0) for r in src_rows)
     quote_rows = applicable(rows, "quote_recall", "expected_quotes")
     t["quote_recall"] = M.mean(r.get("quote_recall", 0.0) for r in quote_rows)
+    t["first_quote_hit"] = M.mean(r.get("first_quote_hit", 0.0) for r in quote_rows)
     # the same, only over the answers that showed quotes (answered or related)
     t["quote_recall_shown"] = M.mean(r["quote_recall"] for r in quote_rows
                                      if r.get("status") in ("answered", "related"))
@@ -234,6 +282,8 @@ def evaluate(guide, paths: Sequence[Path], *, progress: bool = True) -> dict:
             "top_k": s.top_k, "max_quotes": s.max_quotes, "abstain_threshold": s.abstain_threshold,
             "answer_threshold": guide.composer.answer_threshold,
             "scope_examples": getattr(guide.composer, "scope", None) is not None,
+            # for each source the guide has read: how its answers are judged (scope examples or not)
+            "judgement": judgement_modes(guide),
             "llm": getattr(getattr(guide, "writer", None), "name", None),
         },
         "seconds": round(time.perf_counter() - t0, 2),

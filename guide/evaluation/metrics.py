@@ -73,6 +73,15 @@ def quote_recall(expected: Sequence[str], shown: Sequence[str], min_overlap: flo
     return found / len(expected)
 
 
+def first_quote_hit(expected: Sequence[str], first: str | None, min_overlap: float = QUOTE_OVERLAP) -> float | None:
+    """1.0 when the answer's first quote holds an expected span (as `quote_recall` finds it), 0.0
+    when it does not or nothing was quoted; None when nothing is expected. For reading-comprehension
+    sets, whose one expected span is the answer: "the answer is in the first quote"."""
+    if not expected:
+        return None
+    return 1.0 if first is not None and any(span_found(e, first, min_overlap) for e in expected) else 0.0
+
+
 @lru_cache(maxsize=8192)
 def _normalised_source(text: str) -> str:
     return normalise(text)  # sources are long and checked many times: normalise each once

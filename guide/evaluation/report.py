@@ -104,6 +104,9 @@ def questions_markdown(r: dict) -> str:
         f"· top_k {g['top_k']} · {r['seconds']} s",
         "",
     ]
+    if g.get("judgement"):
+        lines += ["How answers are judged, by source: " + "; ".join(f"`{sid}`: {how}" for sid, how in g["judgement"].items()),
+                  ""]
     if g.get("index_stale"):
         lines += ["> The index is older than the corpus: run `guide ingest` for numbers about the current corpus.", ""]
     if r.get("compared_with"):

