@@ -68,9 +68,8 @@ def scope_for(settings: Settings, chunks: list[Chunk], embedder: CachedEmbedding
     covered = {keys[canonical_url(s)] for e in questions for s in e.sources if canonical_url(s) in keys}
     if not covered:
         return None
-    kept = {c.source_id for c in chunks} & covered
     sentences = [Example(c.span_text(sp.start, sp.end), True, CORPUS_GROUP) for c in chunks for sp in c.sentences
-                 if c.source_id in kept]
+                 if c.source_id in covered]
     return ScopeModel.build(sentences + questions, embedder.embed_documents, sources=covered)
 
 
