@@ -40,7 +40,7 @@ class ScriptedReader:
 
 
 def test_without_scope_examples_the_reader_decides_answered_or_related(doc):  # noqa: F811
-    question = "how do we keep volunteers? they feel valued when?"
+    question = "when do volunteers feel valued and stay?"
     comp = composer(doc, answer_threshold=0.3)
     comp.reader, comp.reader_threshold = ScriptedReader({"valued": 0.9}), 0.5
     a = ask(comp, question)
@@ -53,18 +53,19 @@ def test_without_scope_examples_the_reader_decides_answered_or_related(doc):  # 
 def test_the_reader_judges_but_reorders_only_when_asked_to(doc):  # noqa: F811
     from guide.answer.compose import ScoringConfig
 
-    question = "how do we keep volunteers valued, and what about their bus fare?"
+    question = "when do volunteers feel valued, and when did the rain delay planting?"
     comp = composer(doc, answer_threshold=0.3)
-    before = ask(comp, question).quotes[0].text
-    comp.reader, comp.reader_threshold = ScriptedReader({"bus fare": 0.95, "valued": 0.3}), 0.5
-    assert ask(comp, question).quotes[0].text == before  # by default the reader only judges
+    before = [q.text for q in ask(comp, question).quotes]
+    assert len(before) >= 2 and "Rain" not in before[0]
+    comp.reader, comp.reader_threshold = ScriptedReader({"rain in april": 0.95, "valued": 0.3}), 0.5
+    assert [q.text for q in ask(comp, question).quotes] == before  # by default the reader only judges
     comp.scoring = ScoringConfig(reader=1.0)
     after = ask(comp, question)
-    assert "bus fare" not in before and "bus fare" in after.quotes[0].text  # it moved to the front
+    assert after.quotes[0].text.startswith("Rain in April")  # it moved to the front
 
 
 def test_where_scope_examples_cover_the_source_the_reader_is_not_asked(doc):  # noqa: F811
-    question = "how do we keep volunteers? they feel valued when?"
+    question = "when do volunteers feel valued and stay?"
     comp = composer(doc, answer_threshold=0.3)
     comp.reader = reader = ScriptedReader({"valued": 0.0})
     comp.scope = ScopeModel.build([Example("volunteers feel valued", True, CORPUS_GROUP),
@@ -174,3 +175,23 @@ def test_a_reader_file_that_fails_its_checksum_is_a_one_line_error(tmp_path):
     with pytest.raises(ModelError, match="fails its sha256 check") as e:
         OnnxReader(broken, pins=PINS)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("question, fact", [
+    ("How long is the Rhine?", True), ("Who wrote the blog?", True), ("The Rhine flows through which country?", True),
+    ("When was Warsaw founded?", True),
+    ("We've had cuts. Can we still co-produce?", False), ("How do we rebuild trust?", False),
+    ("What should we ask ourselves?", False), ("Why does the blog think trust matters?", False),
+])
+def test_questions_asking_for_a_fact_are_told_from_advice_and_judgement(question, fact):
+    from guide.answer.answerability import asks_for_a_fact
+
+    assert asks_for_a_fact(question) is fact
+
+
+def test_the_reader_judges_only_questions_that_ask_for_a_fact(doc):  # noqa: F811
+    comp = composer(doc, answer_threshold=0.3)
+    comp.reader = reader = ScriptedReader({})  # it would say no to everything
+    assert ask(comp, "how do we keep volunteers feeling valued?").status == ANSWERED  # advice: on relevance, as before
+    assert reader.asked == []
+    assert ask(comp, "when do volunteers feel valued and stay?").status == RELATED and reader.asked

@@ -18,6 +18,7 @@ scores word overlap, as the fake reranker does.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -30,6 +31,25 @@ PINS = {
 }
 MAX_LENGTH = 128  # tokens per (question, sentence) pair, as in training
 READER_NAME = "answerability reader (MiniLM-L6 trained on SQuAD 2.0, int8 ONNX)"
+
+
+# What the reader was trained on: questions asking for a particular thing the text states (a
+# person, a place, a time, a number, a name): "who", "when", "where", "which", "how many", "what
+# year", "what is the name of", "in what country"... A question asking for advice or a judgement
+# ("how do we...", "can we still...", "what should we ask ourselves?") is outside it: on the blog's
+# tuning questions, judged without scope examples, the reader called 83% of the answerable ones
+# unanswered (docs/decisions.md, issue 19); those are judged as before, on relevance.
+_ADVICE = re.compile(r"\b(?:what|how|which|who|where|when)\s+(?:should|shall|can|could|do|does|did|would|might|must|"
+                     r"will)\s+(?:we|i|you|our|my|they|people|the blog|it)\b|\bhow (?:do|can|could|should|would|might) \w+",
+                     re.I)
+_FACTOID = re.compile(r"\b(?:who|whom|whose|when|where|which|what|how (?:many|much|long|far|old|large|big|often|tall|"
+                      r"high|deep|wide|fast|early|late))\b", re.I)
+
+
+def asks_for_a_fact(question: str) -> bool:
+    """Does the question ask for a particular thing the text would state (the reader's domain),
+    rather than for advice or a judgement?"""
+    return bool(_FACTOID.search(question)) and not _ADVICE.search(question)
 
 
 class Reader(Protocol):

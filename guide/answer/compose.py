@@ -20,6 +20,7 @@ from guide.answer import render
 from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Source, SourceInfo
 from guide.answer.focus import asked_for, focus_text, supports, topic_terms
+from guide.answer.answerability import asks_for_a_fact
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names
 from guide.answer.quotes import Quote, make_quote, passage_link
 from guide.answer.scope import ScopeModel
@@ -113,7 +114,8 @@ class ScoringConfig:
     # Does the cross-encoder's term count in `grounding` (the score the thresholds cut), or only
     # in the order of the quotes?
     rerank_in_grounding: bool = False
-    # Where no scope examples cover the source (a practitioner's own document): the answerability
+    # Where no scope examples cover the source (a practitioner's own document) and the question asks
+    # for a fact (`asks_for_a_fact`: the reader's domain), the answerability
     # reader (guide/answer/answerability.py) reads the best `reader_top` candidates; below the
     # reader threshold (Settings) the answer is `related` (reason no_answer_found). Each read
     # candidate's score may gain `reader` * its probability; 0: the reader judges, it does not
@@ -444,7 +446,7 @@ class Composer:
             (c.rerank for c in cands if c.rerank is not None), default=None), scope_examples=scoped)
         cut = self.answer_threshold if margin is not None else self.answer_cut_without_scope
         reason = "weak_support" if answerability < cut else None
-        if not scoped and self.reader is not None:
+        if not scoped and self.reader is not None and asks_for_a_fact(question):
             found = self._read(cands, query)
             signals["reader"] = found
             if reason is None and found < self.reader_threshold:
@@ -487,7 +489,7 @@ class Composer:
         if self.scope is not None and self.scoring.scope and self.scope.covers(source_id):
             return "scope examples (labelled questions about this source) and relevance"
         if self.reader is not None:
-            return "answerability reader (no scope examples for this source)"
+            return "answerability reader for questions asking for a fact, relevance for the rest (no scope examples for this source)"
         return "relevance only (no scope examples for this source, no reader)"
 
     @property

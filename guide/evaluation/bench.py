@@ -77,6 +77,30 @@ def bench_guide(tmp: Path, rounds: int) -> dict:
     }
 
 
+def bench_own_document(rounds: int) -> dict:
+    """Warm ask on a corpus without scope examples (evals/corpora/rhine, the first 40 tuning
+    questions), where the answerability reader runs on every answer: a practitioner's own document."""
+    from guide.evaluation.evaluate import corpus_guide
+    from guide.evaluation.questions import load_questions
+    from guide.settings import REPO_ROOT, Settings
+
+    folder = REPO_ROOT / "evals" / "corpora" / "rhine"
+    if not (folder / "sources.toml").is_file():
+        return {"error": f"{folder} not found"}
+    qs = [q.question for q in load_questions(folder / "rhine_tune.jsonl")][:40]
+    with corpus_guide(Settings.from_env(), folder) as guide:
+        guide.ask(qs[0])
+        times = []
+        for _ in range(rounds):
+            for q in qs:
+                guide.embedder.forget_queries()
+                t0 = time.perf_counter()
+                guide.ask(q)
+                times.append(time.perf_counter() - t0)
+        reader = getattr(guide.composer.reader, "name", None)
+    return {"warm_ask": _ms(times), "reader": reader, "document": "evals/corpora/rhine (44 paragraphs)"}
+
+
 def _reranker_in(guide) -> str | None:
     """The name of the reranker the ask path uses, if the composer has one."""
     for owner in (guide, guide.composer, getattr(guide.composer, "inner", None)):
@@ -172,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(d)
         out = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
                "guide": bench_guide(tmp, args.rounds)}
+        out["own_document"] = bench_own_document(args.rounds)
         out["cold"] = bench_cold_start(tmp)
         out["naive_baseline"] = bench_baseline(tmp, args.rounds)
         w, bw = out["guide"]["warm_ask"], out["naive_baseline"]["warm_search"]
@@ -211,6 +236,10 @@ def _print(out: dict) -> None:
           f"  reranker in the ask path: {g['reranker'] or 'none'}")
     ratio = out["warm_ask_over_naive"]
     print(f"  warm ask / naive search        p50 x{ratio['p50_ms']}  p95 x{ratio['p95_ms']}  (same run)")
+    o = out.get("own_document", {})
+    if "warm_ask" in o:
+        print(f"  warm ask, a document without scope examples  p50 {o['warm_ask']['p50_ms']} ms  "
+              f"p95 {o['warm_ask']['p95_ms']} ms  (n={o['warm_ask']['n']}; {o['document']}; reader: {o['reader'] or 'none'})")
     print(f"  cross-encoder load             {r['load_s']:.2f} s  ({r['model']})")
     print(f"  cross-encoder per ask          p50 {r['per_ask']['p50_ms']} ms  p95 {r['per_ask']['p95_ms']} ms  "
           f"(sentences of the retrieved passages: median {r['pairs_per_ask_median']} pairs, "
