@@ -112,34 +112,36 @@ def md_marker(marker: int, link: str | None, title: object = None) -> Markup:
 _ESCAPED_MARKER = re.compile(r"\\\[(\d{1,3})\\\]")
 
 
-def md_cited(text: str, quotes: Sequence, escape=escape_md, named: bool = True) -> Markup:
-    """A checked model sentence, escaped, its [n] markers linking to the passages quoted as [n]
-    (`named`: as links with an accessible name, see `md_marker`)."""
+def _link_markers(pattern: re.Pattern, escaped: str, quotes: Sequence, render) -> Markup:
+    """Each [n] marker (matched by `pattern` in already escaped text) given to `render(marker_text,
+    quote, url)` when quote n has a web link; other markers stay as they are."""
     by_marker = {q.marker: q for q in quotes}
 
     def link(m: re.Match) -> str:
         q = by_marker.get(int(m.group(1)))
         url = http_url(q.link) if q else None
-        if not url:
-            return m.group(0)
-        return md_marker(q.marker, url, q.title) if named else f"[{m.group(0)}]({url})"
+        return render(m.group(0), q, url) if url else m.group(0)
 
-    return Markup(_ESCAPED_MARKER.sub(link, escape(text)))
+    return Markup(pattern.sub(link, escaped))
+
+
+def md_cited(text: str, quotes: Sequence, escape=escape_md, named: bool = True) -> Markup:
+    """A checked model sentence, escaped, its [n] markers linking to the passages quoted as [n]
+    (`named`: as links with an accessible name, see `md_marker`)."""
+    return _link_markers(_ESCAPED_MARKER, escape(text), quotes,
+                         lambda mark, q, url: md_marker(q.marker, url, q.title) if named else f"[{mark}]({url})")
+
+
+_HTML_MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
 def html_cited(text: str, quotes: Sequence) -> Markup:
     """A checked model sentence as HTML, escaped, its [n] markers linking to the passages quoted as [n]."""
-    by_marker = {q.marker: q for q in quotes}
-
-    def link(m: re.Match) -> str:
-        q = by_marker.get(int(m.group(1)))
-        url = http_url(q.link) if q else None
-        if not url:
-            return m.group(0)
+    def render(mark: str, q, url: str) -> str:
         label = html.escape(marker_name(q.marker, q.title, new_tab=False))
-        return f'<a class="marker" href="{html.escape(url)}" aria-label="{label}">{m.group(0)}</a>'
+        return f'<a class="marker" href="{html.escape(url)}" aria-label="{label}">{mark}</a>'
 
-    return Markup(re.sub(r"\[(\d{1,3})\]", link, str(Markup.escape(text))))
+    return _link_markers(_HTML_MARKER, str(Markup.escape(text)), quotes, render)
 
 
 def _md_finalize(value: object) -> str:
