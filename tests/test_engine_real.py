@@ -82,10 +82,13 @@ def test_a_guide_without_scope_examples_uses_the_answer_cut_calibrated_without_t
     assert bare.composer.scope is None
     assert bare.composer.answer_threshold == max(real_guide.settings.answer_cut_without_scope,
                                                  real_guide.settings.abstain_threshold)
-    # without scope examples the answerability reader judges (issue 19), and the answer says so
+    # without scope examples an advice question is judged on relevance, as before (issue 19) ...
     a = bare.ask("We've had cuts. Can we still co-produce?")
-    assert a.signals["scope_examples"] is False and a.quotes
-    assert a.status == ("answered" if a.signals["reader"] >= bare.settings.reader_threshold else "related")
+    assert a.signals["scope_examples"] is False and "reader" not in a.signals and a.status == "answered"
+    # ... and a question asking for a fact by the answerability reader
+    b = bare.ask("Which principles are central to co-production?")
+    assert b.signals["scope_examples"] is False and b.quotes
+    assert b.status == ("answered" if b.signals["reader"] >= bare.settings.reader_threshold else "related")
     assert real_guide.ask("We've had cuts. Can we still co-produce?").signals["scope_examples"] is True
 
 
