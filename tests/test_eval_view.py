@@ -77,6 +77,12 @@ def test_a_project_set_runs_through_the_given_guide_and_the_report_is_written(ha
         assert f"| {label}" in md
     hit = report["totals"]["source_hit_at_1"]
     assert f"| source hit@1 | {hit:.3f} | ≥ 0.90" in md  # the numbers are the report's
+    # the tab says how each source's answers were judged (scope examples or not; issue 19)
+    from guide.answer.render import escape_md
+
+    assert report["guide"]["judgement"] and "How answers are judged" in md
+    assert all(f"**{escape_md(sid)}**: {escape_md(how)}" in md for sid, how in report["guide"]["judgement"].items())
+    assert "\n\n| metric |" in md  # the table still starts a block of its own
 
 
 def test_a_failing_gate_names_the_failing_metric(hash_guide, tmp_path):
