@@ -480,13 +480,15 @@ class Composer:
     def scoped(self, cands: Sequence[Candidate]) -> bool:
         """Do scope examples cover this answer's source (its best candidate's)? Only where they
         do does the scope margin join the answerability; elsewhere the reader judges."""
-        return (self.scope is not None and bool(self.scoring.scope) and bool(cands)
-                and self.scope.covers(cands[0].chunk.source_id))
+        return bool(cands) and self._scope_covers(cands[0].chunk.source_id)
+
+    def _scope_covers(self, source_id: str) -> bool:
+        return self.scope is not None and bool(self.scoring.scope) and self.scope.covers(source_id)
 
     def judgement(self, source_id: str) -> str:
         """How answers from this source are judged answered or related, in words (reports and the
         Evaluate tab say it for each source)."""
-        if self.scope is not None and self.scoring.scope and self.scope.covers(source_id):
+        if self._scope_covers(source_id):
             return "scope examples (labelled questions about this source) and relevance"
         if self.reader is not None:
             return "answerability reader for questions asking for a fact, relevance for the rest (no scope examples for this source)"
