@@ -25,6 +25,27 @@ def test_names_in_the_askers_introduction_are_their_setting_not_the_question():
     assert missing_names("What does NHS say here", SOURCES) == ["NHS"]
 
 
+RIVER = haystack(["Near Emmerich the river widens. The Wesel-Datteln Canal runs beside it in Germany.",
+                   "The Rhine delta was changed by the works. Every problem in NP-complete form is hard."])
+
+
+def test_a_long_name_misspelt_by_one_letter_is_still_mentioned():
+    # a visitor's typo must not turn an answerable question into "the sources never mention Emmrich"
+    assert missing_names("How wide is the river near Emmrich?", RIVER) == []
+    assert missing_names("What does the Wessel-Datteln canal run beside?", RIVER) == []
+    # two letters off is another name; acronyms and short names must match exactly
+    assert missing_names("How wide is the river near Emmrech?", RIVER) == ["Emmrech"]
+    assert missing_names("Which problems are NQ-complete?", RIVER) == ["NQ-complete"]
+
+
+def test_names_joined_by_and_or_in_are_checked_one_by_one():
+    # "the Rhine in Germany" is two names the text holds, not one it lacks
+    assert missing_names("How wide is the Rhine in Germany?", RIVER) == []
+    assert missing_names("What changed the Rhine's Delta?", RIVER) == []
+    # a phrase joined by "of"/"to" is still one name, and must be there as a whole
+    assert missing_names("What is the Rhine of Germany?", RIVER) == ["Rhine of Germany"]
+
+
 def test_answer_types():
     assert answer_type("How much should we pay per session?") == "number"
     assert answer_type("What are the dates next year?") == "date"

@@ -9,6 +9,7 @@ Two checks that a similarity score cannot make, both pure:
 
 from __future__ import annotations
 
+import functools
 import re
 
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+|[—–:;()\"“”]|\s-\s")
@@ -79,12 +80,63 @@ def haystack(source_texts: list[str]) -> str:
     return "\n".join(source_texts).lower()
 
 
+def within_one_edit(a: str, b: str) -> bool:
+    """Are two words the same but for one letter changed, added or left out?"""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + 1:] == b[i + 1:] if len(a) == len(b) else a[i:] == b[i + 1:]
+
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9'’-]*")
+# A name this long may be misspelt by one letter ("Emmrich" for Emmerich, "Wessel" for Wesel):
+# shorter names, acronyms and numbers must match exactly ("NQ-complete" is not NP-complete).
+_FUZZY_MIN = 5
+_EXACT_ONLY = re.compile(r"[A-Z]{2}|\d")
+# Phrases joined by these words are two names ("the Rhine in Germany", "between X and Y"), each
+# checked alone; "of", "to", "for", "the", "on" bind one name ("the Scottish Approach to Service Design").
+_TWO_NAMES = re.compile(r"\s+(?:and|in)\s+")
+_POSSESSIVE = re.compile(r"['’]s\b")
+
+
+@functools.lru_cache(maxsize=4)
+def _vocabulary(all_text: str) -> dict[int, frozenset[str]]:
+    """The haystack's words (and the parts of hyphenated ones), by length."""
+    found = set(_WORD.findall(all_text))
+    found |= {part for w in found if "-" in w for part in w.split("-") if part}
+    by_len: dict[int, set[str]] = {}
+    for w in found:
+        by_len.setdefault(len(w), set()).add(w)
+    return {n: frozenset(ws) for n, ws in by_len.items()}
+
+
+def mentioned(name: str, all_text: str) -> bool:
+    """Is a named thing in the haystack, allowing one misspelt letter in a long enough name?"""
+    low = name.lower()
+    if low in all_text:
+        return True
+    if len(low) < _FUZZY_MIN or _EXACT_ONLY.search(name):
+        return False
+    vocab = _vocabulary(all_text)
+    return any(within_one_edit(low, w) for n in (len(low) - 1, len(low), len(low) + 1) for w in vocab.get(n, ()))
+
+
 def missing_names(question: str, all_text: str) -> list[str]:
-    """Named things in the question that the read sources (`haystack(...)`) never mention."""
-    missing = [n for n in named_terms(question) if n.lower() not in all_text]
+    """Named things in the question that the read sources (`haystack(...)`) never mention: a
+    name, allowing one misspelt letter in a long one; a run of capitalised words as a whole (its
+    possessive "'s" aside), split where "and" or "in" joins two names."""
+    missing = [n for n in named_terms(question) if not mentioned(n, all_text)]
     spaced = " ".join(all_text.split())
-    missing += [p for p in named_phrases(question) if " ".join(p.lower().split()) not in spaced
-                and not any(n in p for n in missing)]
+    for phrase in named_phrases(question):
+        for part in _TWO_NAMES.split(_POSSESSIVE.sub("", phrase)):
+            if " " in part.strip() and " ".join(part.lower().split()) not in spaced and not any(n in part for n in missing):
+                missing.append(part)
     return missing
 
 
