@@ -85,11 +85,14 @@ def test_a_guide_without_scope_examples_uses_the_answer_cut_calibrated_without_t
     # without scope examples an advice question is judged on relevance, as before (issue 19) ...
     a = bare.ask("We've had cuts. Can we still co-produce?")
     assert a.signals["scope_examples"] is False and "reader" not in a.signals and a.status == "answered"
+    # ... and the visitor is told the answer was checked less closely than the blog's are
+    assert a.without_examples and "Checked less closely" in a.to_markdown()
     # ... and a question asking for a fact by the answerability reader
     b = bare.ask("Which principles are central to co-production?")
     assert b.signals["scope_examples"] is False and b.quotes
     assert b.status == ("answered" if b.signals["reader"] >= bare.settings.reader_threshold else "related")
-    assert real_guide.ask("We've had cuts. Can we still co-produce?").signals["scope_examples"] is True
+    blog = real_guide.ask("We've had cuts. Can we still co-produce?")
+    assert blog.signals["scope_examples"] is True and "Checked less closely" not in blog.to_markdown()
 
 
 def test_answer_links_each_quote_to_the_passage(real_guide):

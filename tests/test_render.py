@@ -45,3 +45,22 @@ def test_source_text_is_never_live_markup_in_markdown_or_html():
     assert "<b>" not in card and "&lt;b&gt;cafe&lt;/b&gt;" in card and "A *co-op* · Case study" in card
     evil = SourceInfo(id="x", title="x", kind="case-study", has_text=False, url="javascript:alert(1)")
     assert "javascript:" not in render.source_card(evil) and not re.search(r"<a ", render.source_card(evil))
+
+
+def test_an_answer_from_a_source_without_example_questions_says_it_was_checked_less_closely():
+    # a practitioner's own document has no labelled example questions: its answers pass more
+    # non-answers, so every format says so; the blog's answers (scope examples) and hedged answers do not
+    def answer(status: str, scope_examples: bool) -> Answer:
+        a = reading_answer(READ)
+        a.status, a.signals = status, {"scope_examples": scope_examples}
+        return a
+
+    def shown(a: Answer) -> list[str]:
+        return [render.answer_text(a), render.answer_markdown(a), render.export_markdown([a]),
+                render.export_html([a])]
+
+    caution = "Checked less closely"
+    assert all(caution in out for out in shown(answer("answered", False)))
+    assert not any(caution in out for out in shown(answer("answered", True)))
+    assert not any(caution in out for out in shown(answer("related", False)))
+    assert answer("answered", False).to_dict()["without_examples"] is True

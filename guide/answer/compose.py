@@ -195,6 +195,13 @@ class Answer:
         return self.status == ANSWERED
 
     @property
+    def without_examples(self) -> bool:
+        """An answer from a source no labelled example questions cover (a practitioner's own
+        document): judged by the reader and relevance alone, which pass more non-answers than the
+        blog's scope examples do, so it is shown with a caution (render.WITHOUT_EXAMPLES)."""
+        return self.status == ANSWERED and self.signals.get("scope_examples") is False
+
+    @property
     def cited_sources(self) -> list[dict]:
         seen: dict[str, dict] = {}
         for q in self.quotes:
@@ -212,6 +219,7 @@ class Answer:
         d = asdict(self)
         d["abstained"] = self.abstained
         d["cited_sources"] = self.cited_sources
+        d["without_examples"] = self.without_examples
         return d
 
     def to_text(self) -> str:

@@ -46,6 +46,11 @@ STATUS_EXPLAINED = {
                "passages, not a direct answer.",
     "not_covered": "The sources the guide has read do not cover this, so nothing is quoted.",
 }
+# An answer from a source without labelled example questions (Answer.without_examples): measured
+# on such documents, a third to two thirds of the questions they do not answer were still shown
+# an answer (README, "How far to trust it").
+WITHOUT_EXAMPLES = ("Checked less closely: no example questions have been labelled for this source, so these "
+                    "quotes may be about your question without answering it. Read them before relying on them.")
 EXPORT_TITLE = "Co-production Guide"
 
 KIND_LABELS = {"blog": "Blog post", "case-study": "Case study", "document": "Document", "guide": "Guide"}
@@ -152,7 +157,7 @@ def _env(**kw) -> Environment:
     env = Environment(loader=PackageLoader("guide.answer", "templates"), trim_blocks=True, lstrip_blocks=True,
                       undefined=StrictUndefined, **kw)
     env.globals.update(marker_name=marker_name, NOT_AN_ANSWER=NOT_AN_ANSWER, STATUS_LABELS=STATUS_LABELS,
-                       STATUS_EXPLAINED=STATUS_EXPLAINED, READ=READ, LINK_ONLY=LINK_ONLY, SUMMARY_LABEL=SUMMARY_LABEL,
+                       STATUS_EXPLAINED=STATUS_EXPLAINED, WITHOUT_EXAMPLES=WITHOUT_EXAMPLES, READ=READ, LINK_ONLY=LINK_ONLY, SUMMARY_LABEL=SUMMARY_LABEL,
                        status=status,
                        kind_label=kind_label)
     env.filters.update(http_url=http_url, short=short, link=md_link, marker=md_marker, cited=md_cited,
