@@ -47,7 +47,7 @@ STATUS_EXPLAINED = {
     "not_covered": "The sources the guide has read do not cover this, so nothing is quoted.",
 }
 # An answer from a source without labelled example questions (Answer.without_examples): measured
-# on such documents, a third to two thirds of the questions they do not answer were still shown
+# on such documents, 15% to 72% of the questions they do not answer were still shown
 # an answer (README, "How far to trust it").
 WITHOUT_EXAMPLES = ("Checked less closely: no example questions have been labelled for this source, so these "
                     "quotes may be about your question without answering it. Read them before relying on them.")
