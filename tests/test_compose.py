@@ -215,6 +215,28 @@ def test_a_question_that_is_not_covered_costs_no_cross_encoder_pairs(doc):
     assert ask(comp, "volunteers").status != NOT_COVERED and comp.reranker.calls
 
 
+@pytest.mark.parametrize("answer_threshold", [0.0, 0.2, 0.35, 0.5, 0.65, 0.9])
+@pytest.mark.parametrize("favourite", ["bus fare", "never in any sentence"])
+def test_the_focus_is_scored_only_when_it_can_change_the_state_and_no_answer_differs(doc, answer_threshold, favourite):
+    def run(when_needed: bool) -> tuple[Answer, PicksReranker]:
+        comp = composer(doc, answer_threshold=answer_threshold)
+        comp.reranker = PicksReranker(favourite)
+        comp.scoring = ScoringConfig(rerank=4.0, focus=0.5)
+        comp.focus_when_needed = when_needed
+        return ask(comp, "volunteers"), comp.reranker
+
+    lazy, lazy_calls = run(True)
+    always, always_calls = run(False)
+    assert (lazy.status, lazy.reason, [q.text for q in lazy.quotes]) == (
+        always.status, always.reason, [q.text for q in always.quotes])
+    low, high = ScoringConfig(rerank=4.0, focus=0.5).answerability_range(always.grounding)
+    decisive = low < answer_threshold <= high
+    assert len(lazy_calls.calls) == len(always_calls.calls) - (0 if decisive else 1)
+    if not decisive:  # the answerability shown is the bound on the side of the cut
+        assert lazy.signals["focus_logit"] is None
+        assert (lazy.signals["answerability"] >= answer_threshold) == (lazy.status == ANSWERED)
+
+
 def test_a_comparison_the_quotes_do_not_make_is_related(doc):
     a = ask(composer(doc, answer_threshold=0.0), "what's the difference between volunteers and rotas?")
     assert a.status == RELATED and a.reason == "focus_unsupported" and len(a.quotes) <= RELATED_QUOTES

@@ -132,6 +132,13 @@ class ScoringConfig:
             value += self.scope * scope_margin
         return value
 
+    def answerability_range(self, grounding: float, scope_margin: float | None = None) -> tuple[float, float]:
+        """The least and the most the answerability can be, whatever the focus logit: its sigmoid
+        lies between 0 and 1. Where a cut falls outside this range the focus cannot change the
+        state, and the cross-encoder need not score it."""
+        low = (1 - self.focus) * grounding + (self.scope * scope_margin if scope_margin is not None else 0.0)
+        return low, low + self.focus
+
     def evidence(self, cos: float, lexical: float, logit: float | None = None, *, reranked: bool = False) -> float:
         """The weighted mean of the relevance signals (see above). `reranked`: a cross-encoder
         takes part in this answer (so a missing `logit` counts 0, not "left out")."""
@@ -283,6 +290,9 @@ class Composer:
         self.max_quotes = max_quotes
         self.reranker = reranker  # guide.search.rerank.Reranker, or None (no cross-encoder term)
         self.scoring = scoring
+        # Score the question's focus only when it can change the state (see `_answerability`);
+        # calibration, which measures with the cuts disabled, wants it always.
+        self.focus_when_needed = True
         self._all_text = haystack(list(texts.values()))
         self.section_index: dict[tuple[str, str], list[Chunk]] = {}
         self.openings: dict[str, Chunk] = {}  # each source's first passage
@@ -443,16 +453,15 @@ class Composer:
         if score < self.threshold:
             return not_covered("low_grounding")
         self._rerank(cands, query)
-        focus_logit = self._focus_logit(query, cands)
         margin = None
         scoped = self.scoped(cands)
         if scoped:
             margin = self.scope.margin(query_vec)
             margin = None if margin is None else round(margin, 4)
-        answerability = self.scoring.answerability(score, focus_logit, margin)
+        cut = self.answer_threshold if margin is not None else self.answer_cut_without_scope
+        focus_logit, answerability = self._answerability(query, cands, score, margin, cut)
         signals.update(focus_logit=focus_logit, scope_margin=margin, answerability=round(answerability, 4), best_rerank=max(
             (c.rerank for c in cands if c.rerank is not None), default=None), scope_examples=scoped)
-        cut = self.answer_threshold if margin is not None else self.answer_cut_without_scope
         reason = "weak_support" if answerability < cut else None
         if not scoped and self.reader is not None and asks_for_a_fact(question):
             found = self._read(cands, query)
@@ -519,6 +528,22 @@ class Composer:
                 c.score += self.scoring.reader * float(p)
             cands.sort(key=lambda c: -c.score)
         return round(float(np.max(probs)), 4)
+
+    def _answerability(self, query: str, cands: Sequence[Candidate], score: float, margin: float | None,
+                       cut: float) -> tuple[float | None, float]:
+        """The focus logit (None when not scored) and the answerability. When the cut lies outside
+        the range the focus could move the answerability across (the scope margin decides most of
+        the blog's questions), the focus is not scored -- the state is the same whatever it would
+        score -- and the answerability is the bound on the side of the cut."""
+        w = self.scoring
+        if self.focus_when_needed and self.reranker is not None and w.focus and cands:
+            low, high = w.answerability_range(score, margin)
+            if low >= cut:
+                return None, low
+            if high < cut:
+                return None, high
+        focus_logit = self._focus_logit(query, cands)
+        return focus_logit, w.answerability(score, focus_logit, margin)
 
     def _focus_logit(self, query: str, cands: Sequence[Candidate]) -> float | None:
         """The cross-encoder's best logit for the question's focus (its topic words removed)."""

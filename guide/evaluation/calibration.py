@@ -39,14 +39,15 @@ def score_questions(guide, path: Path) -> list[dict]:
     """One row per question: answerable, grounding, answerability and any rule that fixed its state."""
     rows = []
     comp = guide.composer
-    saved = comp.threshold, comp.answer_threshold
+    saved = comp.threshold, comp.answer_threshold, comp.focus_when_needed
     comp.threshold, comp.answer_threshold = -1.0, -1.0  # measure without either cut
+    comp.focus_when_needed = False  # and score the focus every time: any cut may be chosen
     questions = load_questions(path)
     try:
         with scope_left_out(guide, [q.question for q in questions]):  # leave this set's examples out
             rows += [_row(guide, q) for q in questions]
     finally:
-        comp.threshold, comp.answer_threshold = saved
+        comp.threshold, comp.answer_threshold, comp.focus_when_needed = saved
     return rows
 
 
