@@ -206,7 +206,8 @@ class Guide:
                             max_quotes=settings.max_quotes,
                             case_studies=case_studies, reranker=make_reranker(settings), scope=scope_model,
                             answer_threshold_without_scope=settings.answer_cut_without_scope,
-                            reader=reader, reader_threshold=settings.reader_threshold)
+                            reader=reader, reader_threshold=settings.reader_threshold,
+                            embed_query=embedder.embed_query)
         return cls(settings, manifest, texts, chunks, retriever, composer, embedder, info, stale, case_studies,
                    Store(client, settings.collection_prefix), writer=answer_writer(settings, llm))
 

@@ -237,6 +237,25 @@ def test_the_focus_is_scored_only_when_it_can_change_the_state_and_no_answer_dif
         assert (lazy.signals["answerability"] >= answer_threshold) == (lazy.status == ANSWERED)
 
 
+def test_a_question_told_in_parts_is_read_by_its_asking_part(doc):
+    question = ("Seed costs rose sharply this spring, seed costs rose sharply again, and the garden still pays "
+                "each bus fare. How do we thank volunteers and share the credit?")  # a long story, a short ask
+    comp = composer(doc, answer_threshold=0.0)
+    comp.reranker = PicksReranker("never in any sentence")  # the cross-encoder prefers nothing here
+    comp.scoring = ScoringConfig(rerank=1.0, focus=0.0)
+    chunks = list(comp.section_index.values())
+    hits = [Hit(c, 1.0 / (i + 1)) for i, group in enumerate(chunks) for c in group]
+    a = comp.compose(question, question, False, hits, embed(question))
+    assert a.signals["asking_part"] == "How do we thank volunteers and share the credit?"
+    assert comp.reranker.calls[0][0] == a.signals["asking_part"]  # the cross-encoder reads the asking part
+    assert a.quotes[0].text.startswith("Thank volunteers often")  # the sentence close to what is asked
+    # a follow-up's rewritten query is read whole: its asking part is the user's, the rest its referent
+    comp.reranker.calls.clear()
+    b = comp.compose(question, question, True, hits, embed(question))
+    assert b.signals["asking_part"] is None and comp.reranker.calls[0][0] == question
+    assert b.quotes[0].text.startswith("Seed costs rose")  # read whole, the story outweighs the ask
+
+
 def test_a_comparison_the_quotes_do_not_make_is_related(doc):
     a = ask(composer(doc, answer_threshold=0.0), "what's the difference between volunteers and rotas?")
     assert a.status == RELATED and a.reason == "focus_unsupported" and len(a.quotes) <= RELATED_QUOTES

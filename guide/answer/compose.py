@@ -19,7 +19,7 @@ from guide.search.chunking import Chunk, Span, heading_spans
 from guide.answer import render
 from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Source, SourceInfo
-from guide.answer.focus import asked_for, focus_text, supports, topic_terms
+from guide.answer.focus import asked_for, asking_part, focus_text, supports, topic_terms
 from guide.answer.answerability import asks_for_a_fact
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names
 from guide.answer.quotes import Quote, make_quote, passage_link
@@ -273,6 +273,7 @@ class Composer:
         answer_threshold_without_scope: float | None = None,
         reader=None,
         reader_threshold: float = 0.5,
+        embed_query: Callable[[str], list[float]] | None = None,
     ):
         self.reader = reader  # guide.answer.answerability.Reader, or None
         self.reader_threshold = reader_threshold
@@ -284,6 +285,7 @@ class Composer:
         self.texts = texts  # source id -> stored text (quotes are verified against these)
         self.sources = sources
         self.embed_documents = embed_documents
+        self.embed_query = embed_query or (lambda text: embed_documents([text])[0])
         self.threshold = threshold  # below it: not_covered
         # below it (and at or above `threshold`): related. None = the same as `threshold` (two states).
         self._answer_threshold = answer_threshold
@@ -348,10 +350,12 @@ class Composer:
                 hits.append(Hit(ch, 0.0))
         return hits
 
-    def candidates(self, hits: Sequence[Hit], query_vec: np.ndarray, query: str, question: str = "") -> list[Candidate]:
+    def candidates(self, hits: Sequence[Hit], query_vec: np.ndarray, query: str, question: str = "",
+                   asking_vec: np.ndarray | None = None) -> list[Candidate]:
         """Every sentence of the hits, scored on the cheap evidence and in order. The cross-encoder
         comes later (`_rerank`): `compose` decides "not covered" on the cheap evidence alone, so an
-        off-topic question costs no cross-encoder pairs."""
+        off-topic question costs no cross-encoder pairs. `asking_vec`: the vector of the
+        question's asking part (`focus.asking_part`); a sentence's cosine is the nearer of the two."""
         cands: list[Candidate] = []
         for hit in hits:
             if hit.chunk.source_id not in self.texts:
@@ -362,6 +366,8 @@ class Composer:
             return []
         vecs = np.asarray(self.embed_documents([c.text for c in cands]), dtype=np.float32)
         cos = vecs @ query_vec
+        if asking_vec is not None:
+            cos = np.maximum(cos, vecs @ asking_vec)
         q_terms = set(content_terms(query))
         asks_q = bool(q_terms & ASKS_FOR_QUESTIONS)
         asks_r = bool(q_terms & ASKS_FOR_READING)
@@ -429,7 +435,11 @@ class Composer:
         own_terms: Sequence[str] = (),
         source_filter: str | None = None,
     ) -> Answer:
-        cands = self.candidates(self._with_intent_passages(hits, question), query_vec, query, question)
+        # A question told in parts is also read by its asking part (not a follow-up: its asking
+        # part is the user's own, and the rewritten query already carries what it refers to).
+        asking = None if rewritten else asking_part(query, self.topic)
+        asking_vec = None if asking is None else np.asarray(self.embed_query(asking), dtype=np.float32)
+        cands = self.candidates(self._with_intent_passages(hits, question), query_vec, query, question, asking_vec)
         grounding = self.grounding(cands)  # the cheap evidence: the cross-encoder only orders (see `judged`)
         kind = answer_type(question)
         missing = missing_names(question, self._all_text)
@@ -438,7 +448,7 @@ class Composer:
             # A follow-up that brings its own topic must be supported on that topic too.
             support = self._own_support(cands, own_vec, own_terms)
         score = grounding if support is None else min(grounding, support)
-        signals = {"grounding": round(grounding, 4), "support": support}
+        signals = {"grounding": round(grounding, 4), "support": support, "asking_part": asking}
         base = dict(question=question, query=query, rewritten=rewritten, source_filter=source_filter, support=support,
                     grounding=grounding, signals=signals)
 
@@ -452,7 +462,7 @@ class Composer:
                                f"The sources I have read don't cover that: they never mention {_join(missing)}.")
         if score < self.threshold:
             return not_covered("low_grounding")
-        self._rerank(cands, query)
+        self._rerank(cands, asking or query)  # the cross-encoder reads the asking part, when there is one
         margin = None
         scoped = self.scoped(cands)
         if scoped:

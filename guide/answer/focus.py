@@ -8,6 +8,11 @@ thing instead:
   words that name the asker's own setting: "our group", "the project"). The cross-encoder scores
   this against the best candidate sentences: "how do we evaluate the impact of our co-production
   project?" becomes "how do we evaluate the impact of our?", which nothing in the blog answers.
+- `asking_part`: in a question told in several parts ("Ward manager here. My nurses are
+  exhausted. What does co-production actually need from the people taking part?"), the part that
+  asks, when it names enough of its own to stand alone. The cross-encoder (trained on short web
+  queries) reads that part instead of the whole story, and a sentence close to it in meaning
+  counts as close to the question.
 - `asked_for` / `supports`: two kinds of asked-for thing that a span must show to be an answer:
   a *comparison* ("what's the difference between X and Y", "is X different from Y", "X vs Y")
   needs a span that compares (a comparing word and the compared terms), and a *resource* (a
@@ -61,6 +66,26 @@ def focus_text(question: str, topic: frozenset[str]) -> str:
     """The question without its topic words (the words left say what is asked for)."""
     kept = [w for w in re.findall(r"[\w'’-]+|[?]", question) if not (set(content_terms(w)) & topic)]
     return " ".join(kept).replace(" ?", "?").strip() or question
+
+
+# Where a question told in parts breaks: after a sentence, at a dash between words, after a colon.
+_PARTS = re.compile(r"(?<=[.!?])\s+|\s+[-–—]+\s+|:\s+")
+# The asking part must name at least this many content words of its own, topic words aside: "Can
+# we still co-produce?" or "What should we be asking ourselves?" lean on the story before them.
+ASKING_PART_TERMS = 3
+
+
+def asking_part(question: str, topic: frozenset[str]) -> str | None:
+    """The part of a question told in several parts that asks (its parts holding a "?", else its
+    last part), or None: a question in one part, or an asking part that names fewer than
+    ASKING_PART_TERMS things of its own."""
+    parts = [p.strip() for p in _PARTS.split(question.strip()) if p.strip()]
+    if len(parts) < 2:
+        return None
+    asking = " ".join([p for p in parts if "?" in p] or parts[-1:])
+    if len(content_terms(focus_text(asking, topic))) < ASKING_PART_TERMS:
+        return None
+    return asking
 
 
 def asked_for(question: str, topic: frozenset[str]) -> Focus | None:
