@@ -99,8 +99,12 @@ def test_each_answer_state_is_reported_per_question_and_counted(tmp_path, hash_g
         assert t["misleading_rate"] == sum(r["status"] == "answered" for r in unans) / len(unans)
     ans = [r for r in rows if r["answerable"]]
     assert t["answered_share"] == sum(r["status"] == "answered" for r in ans) / len(ans)
+    answered = [r for r in ans if r["status"] == "answered" and "quote_recall" in r]
+    if answered:  # and how many of those answers show none of the expected passages
+        assert t["answered_off_target_rate"] == sum(r["quote_recall"] == 0 for r in answered) / len(answered)
     md = write_report(result, tmp_path / "r")["md"].read_text(encoding="utf-8")
     assert "| status |" in md and "misleading_rate" in md and "answered_share" in md
+    assert "| answered_off_target_rate |" in md
     assert rows[0]["status"] in md
 
 
@@ -126,6 +130,8 @@ def test_several_question_files_get_totals_each(hash_guide):
     assert set(result["per_set"]) == {"dev", "partner_questions"}
     assert result["per_set"]["partner_questions"]["questions"] == 5
     assert result["totals"]["questions"] == len(load_questions(DEV_SET)) + 5
+    dev = [r for r in result["rows"] if r["set"] == "dev" and r["status"] == "answered" and "quote_recall" in r]
+    assert result["per_set"]["dev"]["answered_off_target_rate"] == sum(r["quote_recall"] == 0 for r in dev) / len(dev)
 
 
 def test_compare_reports_the_change_against_a_previous_report(tmp_path, hash_env, monkeypatch):

@@ -141,6 +141,16 @@ def test_status_scores_count_misleading_answers_and_false_not_covered():
         M.status_scores(["abstained"], [True])
 
 
+def test_an_answer_that_shows_none_of_the_expected_passages_is_counted_off_target():
+    statuses = ["answered", "answered", "answered", "related", "not_covered"]
+    recalls = [1.0, 0.0, 0.5, 0.0, 0.0]  # the hedged and declined ones do not count
+    assert M.off_target_rate(statuses, recalls) == pytest.approx(1 / 3)
+    assert M.off_target_rate(["related"], [0.0]) is None  # nothing answered: nothing to measure
+    assert M.off_target_rate(["answered", "answered"], [None, 1.0]) == 0.0  # no expected quotes: left out
+    with pytest.raises(ValueError):
+        M.off_target_rate(["answered"], [])
+
+
 def test_percentiles_and_distribution():
     vals = [10.0, 20.0, 30.0, 40.0, 50.0]
     assert M.percentile(vals, 50) == 30.0

@@ -247,6 +247,8 @@ def summarise(rows: Sequence[dict]) -> dict:
     # the same, only over the answers that showed quotes (answered or related)
     t["quote_recall_shown"] = M.mean(r["quote_recall"] for r in quote_rows
                                      if r.get("status") in ("answered", "related"))
+    t["answered_off_target_rate"] = M.off_target_rate([r.get("status", "") for r in quote_rows],
+                                                      [r.get("quote_recall", 0.0) for r in quote_rows])
     t["shown_quotes"] = len(shown)
     t["verbatim_rate"] = M.mean(1.0 if s["verbatim"] else 0.0 for s in shown)
     t["citation_precision"] = M.mean(1.0 if s["citation_ok"] else 0.0 for s in shown)

@@ -249,6 +249,17 @@ def status_scores(statuses: Sequence[str], answerable: Sequence[bool]) -> dict[s
     }
 
 
+def off_target_rate(statuses: Sequence[str], recalls: Sequence[float | None]) -> float | None:
+    """Of the answerable questions fully `answered` (with expected quotes: `recalls` is each one's
+    quote recall), the share whose shown quotes hold none of the expected spans: the answer label
+    on the wrong passage. The answered share counts these as successes; this says how many are not.
+    None when no such question was answered."""
+    if len(statuses) != len(recalls):
+        raise ValueError("statuses and recalls must have the same length")
+    answered = [r for s, r in zip(statuses, recalls) if s == "answered" and r is not None]
+    return sum(1 for r in answered if r == 0) / len(answered) if answered else None
+
+
 # --- distributions ------------------------------------------------------------------------
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th percentile (0-100), linear interpolation; None for no values."""

@@ -127,13 +127,14 @@ def questions_markdown(r: dict) -> str:
                      f"{fmt(d['p75'])} | {fmt(d['max'])} |")
     if r.get("per_set"):
         lines += ["", "## Per question set", "", "| set | questions | source hit@1 | quote recall | verbatim | "
-                  "misleading | false not-covered | answered share (answerable) | related share |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "misleading | false not-covered | answered share (answerable) | answered, no expected quote | "
+                  "related share |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name, st in r["per_set"].items():
             lines.append(f"| {name} | {st['questions']} | {fmt(st['source_hit_at_1'])} | {fmt(st['quote_recall'])} | "
                          f"{fmt(st['verbatim_rate'])} | {fmt(st.get('misleading_rate'))} | "
                          f"{fmt(st.get('false_not_covered_rate'))} | {fmt(st.get('answered_share'))} | "
-                         f"{fmt(st.get('related_share'))} |")
+                         f"{fmt(st.get('answered_off_target_rate'))} | {fmt(st.get('related_share'))} |")
     lines += ["", "## Questions", "",
               "| set | id | answerable | status | grounding | source rank | quote recall | latency ms | note |",
               "|---|---|:-:|:-:|---:|---:|---:|---:|---|"]
