@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parent.parent
 DEV_SET = REPO / "evals" / "dev.jsonl"
 PARTNER = Path(__file__).resolve().parent / "fixtures" / "evals" / "partner_questions.jsonl"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-LABELS = ("source hit@1", "quote recall", "verbatim rate", "citation precision", "abstention precision",
+LABELS = ("source hit@1", "quote recall", "misleading rate", "answered share", "answered without an expected quote",
+          "false not covered", "verbatim rate", "citation precision", "abstention precision",
           "abstention recall", "false abstention rate", "latency p50")
 
 
@@ -77,6 +78,9 @@ def test_a_project_set_runs_through_the_given_guide_and_the_report_is_written(ha
         assert f"| {label}" in md
     hit = report["totals"]["source_hit_at_1"]
     assert f"| source hit@1 | {hit:.3f} | ≥ 0.90" in md  # the numbers are the report's
+    # ... and the figure that matters most, with its bound from the thresholds file
+    mis = report["totals"]["misleading_rate"]
+    assert f"| misleading rate | {mis:.3f} | ≤ 0.15" in md
     # the tab says how each source's answers were judged (scope examples or not; issue 19)
     from guide.answer.render import escape_md
 

@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 SUMMARY_METRICS = (
     ("source_hit_at_1", "source hit@1", 3),
     ("quote_recall", "quote recall", 3),
+    ("misleading_rate", "misleading rate", 3),
+    ("answered_share", "answered share", 3),
+    ("answered_off_target_rate", "answered without an expected quote", 3),
+    ("false_not_covered_rate", "false not covered", 3),
     ("verbatim_rate", "verbatim rate", 3),
     ("citation_precision", "citation precision", 3),
     ("abstention_precision", "abstention precision", 3),
