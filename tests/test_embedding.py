@@ -54,6 +54,8 @@ def test_a_damaged_export_is_set_aside_and_questions_still_get_torchs_vectors(re
         vec = cache.embed_query(QUESTIONS[0])
     assert "cannot be loaded" in caplog.text and len(caplog.records) == 1
     assert np.abs(np.array(vec) - np.array(model.embed_documents(QUESTIONS[:1])[0])).max() < 1e-6
+    assert cache.build_query_encoder() is True  # the next build replaces the damaged file
+    assert model._encoder() is not None
 
 
 @pytest.mark.real

@@ -71,7 +71,11 @@ class MiniLMEmbeddings(Embeddings):
         if path is None:
             return False
         if _export_is_current(path, self.model_id):
-            return True
+            try:
+                OnnxQueryEncoder.load(path)
+                return True
+            except Exception:  # damaged since: export it again
+                pass
         try:
             export_query_encoder(self.model, path, self.model_id)
         except Exception as exc:  # the export is an optimisation: never fail a build over it
