@@ -33,6 +33,9 @@ def test_an_asking_part_that_leans_on_the_story_before_it_is_not_read_alone():
     assert asking_part("We have no time any more. What should we be asking ourselves?", TOPIC) is None
     assert asking_part("how do we rebuild trust after cuts?", TOPIC) is None  # one part: the question itself
     assert asking_part("well-known co-production methods for budget decisions?", TOPIC) is None  # a hyphen is no break
+    # nor is the full stop of initials or an abbreviation
+    assert asking_part("How many days did the U.S. forces take part in the Cold War?", TOPIC) is None
+    assert asking_part("How do we make sessions accessible, e.g. Talking Mats or easy read?", TOPIC) is None
 
 
 def test_a_comparison_needs_a_span_that_compares():

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from guide.search.chunking import ABBREVIATIONS
 from guide.text import content_terms
 
 # Words that name the asker's setting, not what they ask for ("our group", "the project").
@@ -70,6 +71,9 @@ def focus_text(question: str, topic: frozenset[str]) -> str:
 
 # Where a question told in parts breaks: after a sentence, at a dash between words, after a colon.
 _PARTS = re.compile(r"(?<=[.!?])\s+|\s+[-–—]+\s+|:\s+")
+# A part ending in initials ("U.S.") or a common abbreviation ("e.g.", "Dr.") runs on into the next.
+_ENDS_IN_ABBREVIATION = re.compile(
+    r"(?:\b(?:[A-Za-z]\.){2,}|\b(?:" + "|".join(re.escape(a) for a in sorted(ABBREVIATIONS)) + r")\.)$", re.I)
 # The asking part must name at least this many content words of its own, topic words aside: "Can
 # we still co-produce?" or "What should we be asking ourselves?" lean on the story before them.
 ASKING_PART_TERMS = 3
@@ -79,7 +83,12 @@ def asking_part(question: str, topic: frozenset[str]) -> str | None:
     """The part of a question told in several parts that asks (its parts holding a "?", else its
     last part), or None: a question in one part, or an asking part that names fewer than
     ASKING_PART_TERMS things of its own."""
-    parts = [p.strip() for p in _PARTS.split(question.strip()) if p.strip()]
+    parts: list[str] = []
+    for p in (p.strip() for p in _PARTS.split(question.strip())):
+        if p and parts and _ENDS_IN_ABBREVIATION.search(parts[-1]):
+            parts[-1] += " " + p  # "the U.S. forces", "e.g. Talking Mats": no break there
+        elif p:
+            parts.append(p)
     if len(parts) < 2:
         return None
     asking = " ".join([p for p in parts if "?" in p] or parts[-1:])

@@ -23,7 +23,8 @@ LABELS = {"Key questions:": "key_questions", "More reading:": "more_reading"}
 _PAGE = re.compile(r"^<!--\s*page:?\s*(\d+)\s*-->\s*$")  # page markers written for PDFs
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
-_ABBREV = {"e.g", "i.e", "etc", "dr", "mr", "mrs", "ms", "st", "vs", "no", "cf", "approx", "fig", "al"}
+ABBREVIATIONS = {"e.g", "i.e", "etc", "dr", "mr", "mrs", "ms", "st", "vs", "no", "cf", "approx", "fig", "al"}
+_ABBREV = ABBREVIATIONS
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 
 
