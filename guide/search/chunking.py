@@ -24,7 +24,6 @@ _PAGE = re.compile(r"^<!--\s*page:?\s*(\d+)\s*-->\s*$")  # page markers written 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 ABBREVIATIONS = {"e.g", "i.e", "etc", "dr", "mr", "mrs", "ms", "st", "vs", "no", "cf", "approx", "fig", "al"}
-_ABBREV = ABBREVIATIONS
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 
 
@@ -80,7 +79,7 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
     for m in _BOUNDARY.finditer(text):
         end = m.end()
         word = re.search(r"([A-Za-z.]+)[.!?…]*[\"'”’)\]]*$", text[start:end])
-        if word and word.group(1).rstrip(".").lower() in _ABBREV and text[end - 1] == ".":
+        if word and word.group(1).rstrip(".").lower() in ABBREVIATIONS and text[end - 1] == ".":
             continue
         spans.append(_trimmed(text, start, end, offset))
         start = end

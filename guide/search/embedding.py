@@ -71,12 +71,12 @@ class MiniLMEmbeddings(Embeddings):
         if path is None:
             return False
         if _export_is_current(path, self.model_id):
-            try:
-                OnnxQueryEncoder.load(path)
+            with self._lock:
+                if self._query_encoder is False:
+                    self._query_encoder = None  # try the file again
+            if self._encoder() is not None:  # loaded once, and kept for the questions
                 return True
-            except Exception:  # damaged since: export it again
-                pass
-        try:
+        try:  # none yet, or damaged since (`_encoder` logged it): export it again
             export_query_encoder(self.model, path, self.model_id)
         except Exception as exc:  # the export is an optimisation: never fail a build over it
             log.warning("questions will be embedded with torch: the ONNX export failed (%s)", str(exc).splitlines()[0])
