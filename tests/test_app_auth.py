@@ -21,7 +21,7 @@ INVENTED = (b"# Invented test handbook\n\n## Allotments\n\n"
 
 # Every handler of the app, by the role that may call it. A new handler must be added to one of
 # these (test_every_handler_of_the_app_is_classified), so nothing escapes the role checks.
-READER_HANDLERS = {"_new_session", "on_ask", "on_example", "on_clear", "on_like", "on_comment", "on_scope", "on_load",
+READER_HANDLERS = {"on_ask", "on_example", "on_clear", "on_like", "on_comment", "on_scope", "on_load",
                    "on_rank", "on_take"}
 EDITOR_ENDPOINTS = {  # api_name -> arguments
     "add_documents": lambda doc: ([doc],),
@@ -84,6 +84,26 @@ def test_every_handler_of_the_app_is_classified(app):
     names = {fn.name for fn in app["demo"].fns.values()}
     assert names - READER_HANDLERS - EDITOR_HANDLERS == set(), "classify the new handler and test its role"
     assert {fn.api_name for fn in app["demo"].fns.values()} >= set(EDITOR_ENDPOINTS)
+
+
+def test_each_visitor_gets_a_session_of_their_own_that_no_load_event_replaces(app):
+    """A callable gr.State default is set by a load event of Gradio's own, which can run after the
+    visitor's first question filled a session and replace it with an empty one (the answer then
+    "can't be rated", a follow-up loses its history)."""
+    import gradio as gr
+    from gradio.state_holder import SessionState
+
+    from guide.web.chat import ChatSession
+
+    demo = app["demo"]
+    [state_id] = [k for k, b in demo.blocks.items() if isinstance(b, gr.State)
+                  and isinstance(SessionState(demo)[k], ChatSession)]
+    for fn in demo.fns.values():
+        if any(event == "load" for _, event in fn.targets):
+            assert state_id not in {o._id for o in fn.outputs}, fn.name
+    one, other = SessionState(demo), SessionState(demo)
+    assert one[state_id] is one[state_id]  # every event of a visitor gets the same session
+    assert one[state_id].id != other[state_id].id  # and each visitor their own
 
 
 def test_unauthenticated_calls_are_refused_before_any_handler_runs(app):

@@ -115,10 +115,6 @@ def _theme():
                      button_primary_background_fill_hover_dark="*primary_800", button_primary_text_color_dark="white")
 
 
-def _new_session() -> ChatSession:
-    return ChatSession()
-
-
 AUDIT_HEADERS = ["when (UTC)", "who", "action", "source", "outcome", "detail"]
 
 # Questions being answered or sent at once. The work itself is limited by the chat's answer
@@ -154,7 +150,11 @@ def build_app(chat: Chat, access: Access | None = None, *, streams: int = ASK_ST
         return who
 
     with gr.Blocks(title=PAGE_TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
-        session = gr.State(_new_session)  # called once per visitor: each gets their own conversation
+        # Copied once per visitor, on their first event: each gets a conversation (and id) of their
+        # own. Not a callable default: Gradio sets that with a load event of its own, which can run
+        # after the visitor's first question has filled a session and replace it with an empty one
+        # (the answer then "can't be rated", a follow-up loses its history).
+        session = gr.State(ChatSession())
         gr.Markdown(f"# {TITLE}\n{TAGLINE}", elem_id="guide-header")
         signed_in = gr.Markdown("", elem_id="guide-signed-in", visible=access.enabled)
         with gr.Accordion("About this guide: what it is and what it has read", open=False, elem_id="guide-about"):

@@ -19,12 +19,13 @@ visitor is never live HTML or script).
 
 from __future__ import annotations
 
+import copy
 import html
 import logging
 import re
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Iterator
 
 from guide.answer import render
@@ -125,6 +126,12 @@ class ChatSession:
     feedback_ids: dict[str, int] = field(default_factory=dict)  # turn id -> feedback record id
     comment_turn: str | None = None  # the turn a comment will be attached to
     user: str = "anonymous"  # the signed-in user (recorded with feedback)
+
+    def __deepcopy__(self, memo) -> "ChatSession":
+        """A copy is a conversation of its own, with its own id. The app's `gr.State` holds one
+        untouched session, and Gradio deep-copies it for each visitor on their first event."""
+        return ChatSession(**{f.name: copy.deepcopy(getattr(self, f.name), memo)
+                              for f in fields(self) if f.name != "id"})
 
     def history(self) -> list[dict]:
         """Earlier turns for `Guide.ask(history=...)`, oldest first."""
