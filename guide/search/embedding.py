@@ -200,20 +200,21 @@ def export_query_encoder(model, path: Path, model_id: str) -> float:
             torch.onnx.export(Transformer(auto).eval(), tuple(feats[n] for n in names), str(tmp), input_names=names,
                               output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                               dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["last_hidden_state"]})
+    finally:
         auto.config._attn_implementation = attn
+    side = tmp.with_suffix(".json")
+    try:
         got = OnnxQueryEncoder(tmp, tokenizer=meta["tokenizer"], max_seq_length=meta["max_seq_length"]).encode(list(_PROBES))
         want = model.encode(list(_PROBES), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         diff = float(np.max(np.abs(got - want)))
         if not diff <= _MAX_DIFF:
             raise ValueError(f"the export differs from torch by {diff:.1e} on a probe text")
         os.replace(tmp, path)
-        side = tmp.with_suffix(".json")
         side.write_text(json.dumps(meta), encoding="utf-8")
         os.replace(side, path.with_suffix(".json"))
     finally:
-        auto.config._attn_implementation = attn
         tmp.unlink(missing_ok=True)
-        tmp.with_suffix(".json").unlink(missing_ok=True)
+        side.unlink(missing_ok=True)
     log.info("exported the query encoder to %s (largest difference from torch %.1e)", path, diff)
     return diff
 
