@@ -320,6 +320,37 @@ def test_who_wrote_it_finds_the_byline_even_when_retrieval_missed_it():
     assert text[a.quotes[0].start:a.quotes[0].end] == a.quotes[0].text
 
 
+def _notes_with_a_linked_case_study() -> tuple[Composer, str]:
+    """Notes by A. Gardener that link to a case study whose text the guide has not read (its
+    author is known from the manifest only)."""
+    text = ("# Growing together\n\nIn these notes A. Gardener looks back on the season.\n\n## Money\n\n"
+            "Seed costs rose sharply this spring. The garden still pays each volunteer's bus fare.\n\n"
+            "More reading: Case study - Sharing the harvest with the food bank\n")
+    notes = Source(id="garden", title="Growing together", kind="blog", url="https://example.org/garden",
+                   author="A. Gardener")
+    case = Source(id="harvest", title="Case study - Sharing the harvest with the food bank", kind="case-study",
+                  url="https://example.org/harvest", organisation="Hilltop Food Bank", author="B. Baker")
+    d = Document(notes, text, {}, Path("garden.md"))
+    comp = Composer({d.id: text}, {"garden": notes, "harvest": case}, chunk_document(d), embed_documents,
+                    threshold=0.0, answer_threshold=0.0)
+    return comp, text
+
+
+def test_who_wrote_a_case_study_the_notes_only_link_to_is_not_answered_with_their_own_byline():
+    comp, text = _notes_with_a_linked_case_study()
+    question = "Who wrote the case study about sharing the harvest with the food bank?"
+    a = ask(comp, question)
+    assert a.status == RELATED and a.reason == "answer_type"
+    assert a.message.startswith("The sources I have read don't say who wrote that.")
+    assert not any("A. Gardener" in q.text for q in a.quotes)  # the notes' author, not the case study's
+    assert [s.id for s in a.unread_sources][:1] == ["harvest"]  # the card names its author (B. Baker)
+    assert a.unread_sources[0].author == "B. Baker" and "names this case study" in a.unread_sources[0].why
+    # the notes' own author is still found when they are the ones asked about
+    mine = ask(comp, "Who wrote the growing together notes?")
+    assert mine.status == ANSWERED and mine.quotes[0].text == "In these notes A. Gardener looks back on the season."
+    assert ask(comp, "who wrote these notes?").quotes[0].text.startswith("In these notes A. Gardener")
+
+
 def test_a_quoted_sentence_is_finished_by_the_next_one_when_that_one_points_back():
     text = "# Costs\n\nSeed costs rose sharply this spring. This delayed planting by a fortnight. Rain in April.\n"
     d = Document(Source(id="costs", title="Costs", kind="blog", url="https://example.org/costs"), text, {}, Path("c.md"))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from guide.answer.coverage import answer_type, fits_type, haystack, missing_names, named_terms
+from guide.answer.coverage import answer_type, fits_type, haystack, missing_names, named_terms, names_source
 
 SOURCES = haystack(["Co-production Week Scotland this year is all about how we embed co-production."])
 
@@ -52,3 +52,14 @@ def test_answer_types():
     assert answer_type("What's their phone number?") == "contact"
     assert answer_type("How do we rebuild trust?") is None
     assert fits_type("number", "it can take one or two people") and not fits_type("date", "this year")
+
+
+def test_a_question_names_a_source_by_a_run_of_its_title_or_by_its_organisation():
+    title = "Co-pro example - Building trust through relationship-based practice"
+    assert names_source("Who wrote the building trust through relationship-based practice example?", title)
+    assert names_source("who wrote the piece about co-pro in difficult times?",
+                        "Facing the challenges of co-production in difficult times")
+    assert names_source("Who wrote the VOX Scotland case study?", "Case study - Making co-pro work", "VOX Scotland")
+    assert not names_source("How do we build trust?", title)  # a topic, not the source
+    assert not names_source("Who wrote co-pro example?", title)  # the label, not the title
+    assert not names_source("Who runs Scotland?", "Case study - Making co-pro work", "VOX Scotland")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -21,7 +21,7 @@ from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Source, SourceInfo
 from guide.answer.focus import asked_for, asking_part, focus_text, supports, topic_terms
 from guide.answer.answerability import asks_for_a_fact
-from guide.answer.coverage import answer_type, fits_type, haystack, missing_names
+from guide.answer.coverage import answer_type, fits_type, haystack, missing_names, names_source
 from guide.answer.quotes import Quote, make_quote, passage_link
 from guide.answer.scope import ScopeModel
 from guide.answer.support import Sentence
@@ -57,7 +57,11 @@ BLOG_RELATED_MESSAGE = "The blog doesn't answer this directly. The closest it sa
 ANSWERED, RELATED, NOT_COVERED = "answered", "related", "not_covered"
 STATUSES = (ANSWERED, RELATED, NOT_COVERED)
 RELATED_QUOTES = 2
-TYPE_WORDS = {"number": "figures or amounts", "date": "dates", "contact": "contact details"}
+NAMED_WHY = "Your question names this case study."
+TYPE_MESSAGES = {"number": "The sources I have read give no figures or amounts for this.",
+                 "date": "The sources I have read give no dates for this.",
+                 "contact": "The sources I have read give no contact details for this.",
+                 "author": "The sources I have read don't say who wrote that."}
 
 
 @dataclass(frozen=True)
@@ -341,7 +345,8 @@ class Composer:
         if SUMMARY_INTENT.search(question):
             extra += self.openings.values()
         if AUTHOR_INTENT.search(question):
-            extra += self.bylines
+            named = self._named_sources(question)
+            extra += [ch for ch in self.bylines if not named or ch.source_id in named]
         hits = list(hits)
         have = {h.chunk.id for h in hits}
         for ch in extra:
@@ -373,6 +378,7 @@ class Composer:
         asks_r = bool(q_terms & ASKS_FOR_READING)
         summary = bool(SUMMARY_INTENT.search(question))
         author = bool(AUTHOR_INTENT.search(question))
+        named = self._named_sources(question) if author else set()
         ranks = {h.chunk.id: r for r, h in enumerate(hits)}
         q_weight = sum(self._idf(t) for t in q_terms)
         w = self.scoring
@@ -385,8 +391,8 @@ class Composer:
             if summary and c.chunk.id == getattr(self.openings.get(c.chunk.source_id), "id", None):
                 c.evidence += w.summary_opening
             src = self.sources.get(c.chunk.source_id)
-            if author and src is not None and src.author and src.author in c.text:
-                c.evidence += w.author
+            if author and src is not None and src.author and src.author in c.text and (not named or src.id in named):
+                c.evidence += w.author  # "who wrote the case study X?": X's author, not the blog's
             # Reflection questions and reading lines are offered in their own panels; they are
             # evidence only when that is what was asked for.
             if c.chunk.kind == "key_questions":
@@ -441,7 +447,7 @@ class Composer:
         asking_vec = None if asking is None else np.asarray(self.embed_query(asking), dtype=np.float32)
         cands = self.candidates(self._with_intent_passages(hits, question), query_vec, query, question, asking_vec)
         grounding = self.grounding(cands)  # the cheap evidence: the cross-encoder only orders (see `judged`)
-        kind = answer_type(question)
+        kind = self._asked_type(question)
         missing = missing_names(question, self._all_text)
         support = None
         if rewritten and own_terms and own_vec is not None and cands:
@@ -479,7 +485,7 @@ class Composer:
             if reason is None and found < self.reader_threshold:
                 reason = "no_answer_found"  # the passages are about it, but no sentence answers it
         if kind is not None:
-            fitting = [c for c in cands if fits_type(kind, c.text)]
+            fitting = [c for c in cands if self._fits(kind, question, c.text)]
             if not fitting or max(self.judged(c) for c in fitting) < self.threshold:
                 # The topic is there but not the kind of thing asked for (a figure, a date, contact details).
                 reason = "answer_type"
@@ -617,8 +623,7 @@ class Composer:
         blog_only = all(getattr(self.sources.get(q.source_id), "kind", None) == "blog" for q in quotes)
         message = BLOG_RELATED_MESSAGE if blog_only else RELATED_MESSAGE
         if reason == "answer_type":
-            kind = answer_type(question)
-            message = f"The sources I have read give no {TYPE_WORDS[kind]} for this. The closest they say is:"
+            message = f"{TYPE_MESSAGES[self._asked_type(question)]} The closest they say is:"
         return Answer(**base, status=RELATED, message=message, reason=reason, quotes=quotes,
                       nearest_topics=self._topics(hits), unread_sources=self._unread(question))
 
@@ -767,12 +772,35 @@ class Composer:
                 return s.info()
         return None
 
+    def _named_sources(self, question: str) -> set[str]:
+        """The ids of the sources the question names by title or organisation (`names_source`)."""
+        return {sid for sid, src in self.sources.items() if names_source(question, src.title, src.organisation)}
+
+    def _asked_type(self, question: str) -> str | None:
+        """The kind of thing asked for (`coverage.answer_type`), or "author" when the question asks
+        who wrote a source it names and the manifest knows that source's author."""
+        kind = answer_type(question)
+        if kind is None and AUTHOR_INTENT.search(question) and self._named_authors(question):
+            return "author"
+        return kind
+
+    def _named_authors(self, question: str) -> list[str]:
+        return [a for sid in self._named_sources(question) if (a := getattr(self.sources.get(sid), "author", None))]
+
+    def _fits(self, kind: str, question: str, text: str) -> bool:
+        if kind == "author":  # the named source's author, not any byline
+            return any(a in text for a in self._named_authors(question))
+        return fits_type(kind, text)
+
     def _unread(self, question: str) -> list[SourceInfo]:
         """Case studies known only by link that address the question, matched by meaning with the
         reason why (guide.sources.casestudies): the honest pointer when the guide cannot answer."""
+        named = [replace(src.info(), why=NAMED_WHY) for sid, src in self.sources.items()
+                 if sid in self._named_sources(question) and isinstance(src, Source) and not src.has_text]
         if self.case_studies is None:
-            return []
-        return [m.info() for m in self.case_studies.match(question, link_only=True)]
+            return named
+        have = {s.id for s in named}
+        return named + [m.info() for m in self.case_studies.match(question, link_only=True) if m.source.id not in have]
 
     @staticmethod
     def _topics(hits: Sequence[Hit]) -> list[str]:

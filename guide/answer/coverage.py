@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import re
 
+from guide.text import content_terms
+
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+|[—–:;()\"“”]|\s-\s")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d{4}")
 _NOT_NAMES = frozenset("I I'm I've I'd I'll OK Ok".split())
@@ -155,3 +157,26 @@ def fits_type(kind: str | None, sentence: str) -> bool:
         return True
     pattern = {"number": NUMBER_A, "date": DATE_A, "contact": CONTACT_A}[kind]
     return bool(pattern.search(sentence))
+
+
+# --- which source a question names -------------------------------------------------------------
+_TITLE_RUN = 3  # consecutive title words the question must repeat to name a source by its title
+_TITLE_PREFIX = re.compile(r"^\s*(?:case study|co-?pro(?:duction)? (?:example|ideas clinic)|example)\s*[-–—:]\s*", re.I)
+
+
+def _norm_words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def names_source(question: str, title: str, organisation: str | None = None) -> bool:
+    """Does the question name this source: a run of `_TITLE_RUN` consecutive words of its title
+    (its "Case study -" label aside), two of them content words, or its organisation's name (the
+    part before a comma, two words or more)?"""
+    q = " " + " ".join(_norm_words(question)) + " "
+    words = _norm_words(_TITLE_PREFIX.sub("", title))
+    for i in range(len(words) - _TITLE_RUN + 1):
+        run = words[i:i + _TITLE_RUN]
+        if len(content_terms(" ".join(run))) >= 2 and f" {' '.join(run)} " in q:
+            return True
+    org = _norm_words((organisation or "").split(",")[0])
+    return len(org) >= 2 and f" {' '.join(org)} " in q
