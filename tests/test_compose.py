@@ -256,6 +256,15 @@ def test_a_question_told_in_parts_is_read_by_its_asking_part(doc):
     assert b.quotes[0].text.startswith("Seed costs rose")  # read whole, the story outweighs the ask
 
 
+def test_an_answer_whose_sentence_says_the_opposite_of_what_was_asked_is_related(doc):
+    comp = composer(doc, answer_threshold=0.0)
+    assert ask(comp, "when did seed costs rise sharply?").status == ANSWERED
+    a = ask(comp, "when did seed costs fall sharply?")  # the sources say they rose
+    assert a.status == RELATED and a.reason == "opposite" and a.signals["opposites"] == [("fall", "rose")]
+    assert "“rose” where you asked about “fall”" in a.message
+    assert any("Seed costs rose sharply" in q.text for q in a.quotes)  # shown, as not an answer
+
+
 def test_a_comparison_the_quotes_do_not_make_is_related(doc):
     a = ask(composer(doc, answer_threshold=0.0), "what's the difference between volunteers and rotas?")
     assert a.status == RELATED and a.reason == "focus_unsupported" and len(a.quotes) <= RELATED_QUOTES

@@ -19,6 +19,7 @@ from guide.search.chunking import Chunk, Span, heading_spans
 from guide.answer import render
 from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Source, SourceInfo
+from guide.answer.opposites import opposites
 from guide.answer.focus import asked_for, asking_part, focus_text, supports, topic_terms
 from guide.answer.answerability import asks_for_a_fact
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names, names_source
@@ -49,7 +50,8 @@ BLOG_RELATED_MESSAGE = "The blog doesn't answer this directly. The closest it sa
 #              first and shows at most RELATED_QUOTES nearest passages (verbatim and verified,
 #              labelled as not an answer). reason: weak_support (answerability below the
 #              answer threshold) | answer_type | focus_unsupported (no quote shows the comparison
-#              or resource asked for, guide/answer/focus.py) | llm_judge (guide/answer/llm.py)
+#              or resource asked for, guide/answer/focus.py) | opposite (the answering sentence
+#              says the opposite of a word asked, guide/answer/opposites.py) | llm_judge (guide/answer/llm.py)
 # not_covered  nothing close enough to quote. reason: low_grounding | not_mentioned
 #              | unverified
 # Other modules may add reasons (e.g. an LLM judge moving an answer to related); `reason` is
@@ -501,6 +503,11 @@ class Composer:
         quotes = self._quotes(chosen)
         if not quotes:  # nothing verified: say so rather than show unverified text
             return not_covered("unverified")
+        contrary = opposites(question, quotes[0].text)
+        if contrary:
+            # "What continued southward?" against "... continued northward": about it, not an answer
+            signals["opposites"] = contrary
+            return self._related(base, cands, hits, question, "opposite")
         if SUMMARY_INTENT.search(question):
             quotes = self._summary(quotes, query_vec)
         key_qs = self._key_questions(quotes, hits, query_vec, chosen)
@@ -624,6 +631,10 @@ class Composer:
         message = BLOG_RELATED_MESSAGE if blog_only else RELATED_MESSAGE
         if reason == "answer_type":
             message = f"{TYPE_MESSAGES[self._asked_type(question)]} The closest they say is:"
+        if reason == "opposite":
+            asked, said = base["signals"]["opposites"][0]
+            message = (f"The sources I have read don't answer this: the closest passage says “{said}” where you asked "
+                       f"about “{asked}”. The closest they say is:")
         return Answer(**base, status=RELATED, message=message, reason=reason, quotes=quotes,
                       nearest_topics=self._topics(hits), unread_sources=self._unread(question))
 

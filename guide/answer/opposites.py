@@ -1,0 +1,156 @@
+"""A passage that says the opposite of what was asked.
+
+"What continued southward?" is not answered by "... a river system ... that continued northward";
+"In what century did the forests increase?" not by "... the forests decreased sharply". A reader
+that scores topic and wording scores such a sentence high (every other word matches), and the
+guide would present it as the answer. The check here is plain: the question holds a word whose
+opposite the sentence holds, and the sentence lacks the word itself (nor does the question hold
+the opposite). Opposites are general English pairs (directions, amounts, order in time, more and
+less...), each listed with its forms, and a word against its negation by prefix ("possible" /
+"impossible", "deterministic" / "non-deterministic"). "not equal" counts as "unequal".
+
+Measured on the reading-comprehension tuning halves (docs/decisions.md, issue 19, fourth session).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Each line: a word's forms / its opposite's forms.
+_GROUPS = """
+north / south
+east / west
+northern / southern
+eastern / western
+northward northwards / southward southwards
+eastward eastwards / westward westwards
+northeast northeastern / southwest southwestern
+northwest northwestern / southeast southeastern
+increase increases increased increasing / decrease decreases decreased decreasing
+rise rises rose risen rising / fall falls fell fallen falling
+raise raises raised raising / lower lowers lowered lowering
+high higher highest / low lower lowest
+large larger largest / small smaller smallest
+big bigger biggest / small smaller smallest
+long longer longest / short shorter shortest
+wide wider widest / narrow narrower narrowest
+deep deeper deepest / shallow shallower shallowest
+fast faster fastest / slow slower slowest
+strong stronger strongest / weak weaker weakest
+heavy heavier heaviest / light lighter lightest
+easy easier easiest / difficult hard harder hardest
+hot hotter hottest / cold colder coldest
+old older oldest / new newer newest
+ancient / modern
+early earlier earliest / late later latest
+more / less fewer
+most / least fewest
+many / few
+first / last
+begin begins began begun beginning start starts started starting / end ends ended ending finish finished
+before / after
+upstream / downstream
+upper / lower
+inside / outside
+internal / external
+maximum / minimum
+positive / negative
+true / false
+success successful / failure unsuccessful
+win wins won winning / lose loses lost losing
+accept accepts accepted accepting / reject rejects rejected rejecting
+allow allows allowed allowing / forbid forbids forbade forbidden prohibit prohibited
+open opened / closed close
+import imports imported / export exports exported
+enter enters entered entering / exit exits exited leave leaves
+above / below
+top / bottom
+add adds added adding / remove removes removed removing
+gain gains gained / loss losses
+rich richer richest / poor poorer poorest
+same / different
+similar / different
+agree agrees agreed / disagree disagrees disagreed
+include includes included including / exclude excludes excluded excluding
+always / never
+wet / dry
+major / minor
+majority / minority
+simple simpler / complex
+"""
+
+
+def _pairs() -> list[tuple[frozenset[str], frozenset[str]]]:
+    pairs = []
+    for line in _GROUPS.strip().splitlines():
+        a, b = (frozenset(side.split()) for side in line.split(" / "))
+        pairs += [(a, b), (b, a)]
+    return pairs
+
+
+_PAIRS = _pairs()
+# "possible" / "impossible": prefixes that negate the word they join. "dis" is left out ("cover" /
+# "discover"); its true pairs (agree / disagree) are listed above.
+_NEGATING_PREFIXES = ("non", "un", "in", "im", "ir", "il")
+_NEGATED_BY = ("non", "un")  # a question's "unsolved" against a sentence's "solved"
+_PREFIXED_BASE = 5  # letters a word (or a prefixed word's base) needs for the prefix rules
+_WORD = re.compile(r"[a-z][a-z'-]*")
+_JOINED = re.compile(r"\b(non|un|north|south)-(?=[a-z])")  # "non-deterministic", "north-west": one word
+_NOT = re.compile(r"\b(?:not|never)\s+(?=[a-z]{5})")  # "not equal" reads as "unequal"
+_SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
+
+
+def _words(text: str) -> frozenset[str]:
+    text = _NOT.sub("un", _JOINED.sub(r"\1", text.lower().replace("’", "'")))
+    out: set[str] = set()
+    for w in _WORD.findall(text):
+        out.add(w.strip("'-"))
+        if "-" in w:
+            out.update(p for p in w.split("-") if p)
+    return frozenset(out)
+
+
+def _stem(word: str) -> str:
+    """"collapse", "collapses", "collapsed", "collapsing" -> "collaps"."""
+    stem = _SUFFIX.sub("", word).removesuffix("e")
+    return stem if len(stem) >= 4 else word
+
+
+_WH = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+_YES_NO = re.compile(r"^\W*(?:is|are|was|were|am|do|does|did|can|could|has|have|had|will|would|should|shall|may|"
+                     r"might|must)\b", re.I)
+
+
+def takes_as_given(question: str) -> bool:
+    """Does the question take what it says as given ("What continued southward?"), rather than ask
+    whether it holds ("Did it continue southward?", or a claim to check)? Only then is a sentence
+    saying the opposite no answer: to a yes/no question or a claim it is the answer "no"."""
+    opens_with_wh = bool(_WH.match(question.strip(" \t\"'“‘(")))
+    asks = opens_with_wh or ("?" in question and bool(_WH.search(question)))  # not a claim's "which"
+    return asks and not _YES_NO.search(question)
+
+
+def opposites(question: str, sentence: str) -> list[tuple[str, str]]:
+    """(asked, said) pairs: a word of the question whose opposite the sentence holds instead (for a
+    question that takes its words as given; none for a yes/no question or a claim)."""
+    if not takes_as_given(question):
+        return []
+    q, s = _words(question), _words(sentence)
+    found: set[tuple[str, str]] = set()
+    for word, opposite in _PAIRS:
+        if q & word and not s & word and s & opposite and not q & opposite:
+            found.add((min(q & word), min(s & opposite)))
+    q_stems, s_stems = {_stem(w) for w in q}, {_stem(w) for w in s}
+    for w in q:
+        stem = _stem(w)
+        if len(w) < _PREFIXED_BASE or stem in s_stems:
+            continue
+        for p in _NEGATING_PREFIXES:
+            said = next((x for x in s if _stem(x) == p + stem), None)
+            if said and p + stem not in q_stems:
+                found.add((w, said))  # asked "possible", says "impossible"
+        for p in _NEGATED_BY:
+            base = stem[len(p):]
+            if stem.startswith(p) and len(base) >= _PREFIXED_BASE and base in s_stems:
+                found.add((w, next(x for x in s if _stem(x) == base)))  # asked "unsolved", says "solved"
+    return sorted(found)

@@ -1,0 +1,46 @@
+"""A sentence that says the opposite of what was asked (guide/answer/opposites.py).
+
+The sentences below are invented for these tests; they are not, and never enter, corpus/."""
+
+from __future__ import annotations
+
+import pytest
+
+from guide.answer.opposites import opposites
+
+
+@pytest.mark.parametrize(("question", "sentence", "pair"), [
+    ("What river system continued southward?", "A river system developed that continued northward.",
+     ("southward", "northward")),
+    ("In what year did the number of volunteers increase?", "The number of volunteers decreased sharply in 2019.",
+     ("increase", "decreased")),
+    ("When did the festival end?", "At the beginning of the festival, the hall was full.", ("end", "beginning")),
+    ("Which garden is the largest?", "The smallest garden is on Mill Street.", ("largest", "smallest")),
+    ("Which problems are solvable?", "These problems are unsolvable in general.", ("solvable", "unsolvable")),
+    ("Which machine is non-deterministic?", "The deterministic machine reads one symbol at a time.",
+     ("nondeterministic", "deterministic")),
+    ("What is not defined by the rules?", "The rota is defined by the rules.", ("undefined", "defined")),
+])
+def test_a_sentence_holding_the_opposite_of_an_asked_word_instead_of_it_is_caught(question, sentence, pair):
+    assert pair in opposites(question, sentence)
+
+
+@pytest.mark.parametrize(("question", "sentence"), [
+    # the asked word is there too: the sentence may well answer
+    ("Which garden is the largest?", "The largest garden is on Mill Street and the smallest on Elm Row."),
+    # the question names both sides
+    ("Is the north or the south bank higher?", "The north bank is higher."),
+    # another form of the asked word
+    ("To what level would the list collapse?", "The list collapses to its second level."),
+    # "not equal" says what "unequal" says
+    ("Why are the shares unequal?", "The shares are not equal because the costs differ."),
+    # a prefix that does not negate: "cover" is not the opposite of "discover"
+    ("What does the grant cover?", "Volunteers discovered the grant in the spring."),
+    # nothing opposite at all
+    ("How do we keep volunteers?", "Volunteers stay when they feel valued."),
+    # a yes/no question or a claim asks whether it holds: the opposite is the answer "no"
+    ("Did the number of volunteers increase?", "The number of volunteers decreased sharply in 2019."),
+    ("The number of volunteers, which grew, increased in 2019.", "The number of volunteers decreased sharply in 2019."),
+])
+def test_a_sentence_that_does_not_contradict_the_question_is_not_caught(question, sentence):
+    assert opposites(question, sentence) == []
