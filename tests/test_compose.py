@@ -264,6 +264,16 @@ def test_an_answer_whose_sentence_says_the_opposite_of_what_was_asked_is_related
     assert "“rose” where you asked about “fall”" in a.message
     assert any("Seed costs rose sharply" in q.text for q in a.quotes)  # shown, as not an answer
 
+    class Labelled:  # scope examples cover this source: their margin judges, not this check
+        def covers(self, source_id: str) -> bool:
+            return True
+
+        def margin(self, query_vec) -> float:
+            return 0.5
+
+    comp.scope = Labelled()
+    assert ask(comp, "when did seed costs fall sharply?").status == ANSWERED
+
 
 def test_a_comparison_the_quotes_do_not_make_is_related(doc):
     a = ask(composer(doc, answer_threshold=0.0), "what's the difference between volunteers and rotas?")

@@ -63,3 +63,7 @@ def test_a_question_names_a_source_by_a_run_of_its_title_or_by_its_organisation(
     assert not names_source("How do we build trust?", title)  # a topic, not the source
     assert not names_source("Who wrote co-pro example?", title)  # the label, not the title
     assert not names_source("Who runs Scotland?", "Case study - Making co-pro work", "VOX Scotland")
+    # a short title put in quotes names it, though its words are common ones
+    assert names_source("Who wrote 'Making it work'?", "Case study - Making it work, together")
+    assert names_source("who's the author of “making it work”", "Case study - Making it work, together")
+    assert not names_source("Who wrote 'Making it happen'?", "Case study - Making it work, together")

@@ -503,9 +503,12 @@ class Composer:
         quotes = self._quotes(chosen)
         if not quotes:  # nothing verified: say so rather than show unverified text
             return not_covered("unverified")
-        contrary = opposites(question, quotes[0].text)
+        contrary = [] if scoped else opposites(question, quotes[0].text)
         if contrary:
-            # "What continued southward?" against "... continued northward": about it, not an answer
+            # "What continued southward?" against "... continued northward": about it, not an answer.
+            # Like the reader, a check for sources no example questions cover: where they exist,
+            # the scope margin judges ("how long does it take to win them back?" is answered by
+            # "... can be lost in an instant").
             signals["opposites"] = contrary
             return self._related(base, cands, hits, question, "opposite")
         if SUMMARY_INTENT.search(question):

@@ -168,12 +168,22 @@ def _norm_words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
+# a phrase the asker put in quotes: 'Not just another method', “Building trust”
+_QUOTED = re.compile(r"(?:^|(?<=[\s(]))[\"“‘']([^\"“”‘’]+?)[\"”’'](?=[\s?.,!;:)]|$)")
+
+
 def names_source(question: str, title: str, organisation: str | None = None) -> bool:
     """Does the question name this source: a run of `_TITLE_RUN` consecutive words of its title
-    (its "Case study -" label aside), two of them content words, or its organisation's name (the
-    part before a comma, two words or more)?"""
+    (its "Case study -" label aside), two of them content words; a phrase of two words or more the
+    asker put in quotes, found in the title as it stands; or its organisation's name (the part
+    before a comma, two words or more)?"""
     q = " " + " ".join(_norm_words(question)) + " "
     words = _norm_words(_TITLE_PREFIX.sub("", title))
+    spaced_title = " " + " ".join(words) + " "
+    for quoted in _QUOTED.findall(question):
+        phrase = _norm_words(quoted)
+        if len(phrase) >= 2 and f" {' '.join(phrase)} " in spaced_title:
+            return True
     for i in range(len(words) - _TITLE_RUN + 1):
         run = words[i:i + _TITLE_RUN]
         if len(content_terms(" ".join(run))) >= 2 and f" {' '.join(run)} " in q:
