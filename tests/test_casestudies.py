@@ -147,7 +147,7 @@ def test_rewarding_young_co_designers_points_to_the_rewards_case_study(real_guid
     a = real_guide.ask("How should we reward young people who help co-design our service?")
     [src] = [s for s in a.unread_sources if s.id == REWARDS]
     text = a.to_text()
-    assert "Recognising and rewarding co-design — Glasgow Council for the Voluntary Sector (known only by link" in text
+    assert "Recognising and rewarding co-design — Glasgow Council for the Voluntary Sector · by Zsara McEwan (known only by link" in text
     assert "https://coproductionscotland.org.uk/resources/" + REWARDS in text and f"Why: {src.why}" in text
 
 
@@ -165,7 +165,7 @@ def test_an_off_blog_question_is_not_covered_and_names_the_case_study_with_why(r
     [src] = [s for s in a.unread_sources if s.id == REWARDS]
     assert src.why.startswith("Your question is close in meaning to “")
     text = a.to_text()
-    assert "Recognising and rewarding co-design — Glasgow Council for the Voluntary Sector (known only by link" in text
+    assert "Recognising and rewarding co-design — Glasgow Council for the Voluntary Sector · by Zsara McEwan (known only by link" in text
     assert "https://coproductionscotland.org.uk/resources/" + REWARDS in text and "Why: " + src.why in text
     assert f"{SUMMARY_LABEL}: {src.description}" in text
 

@@ -118,7 +118,7 @@ def test_an_off_blog_question_names_the_case_study_that_addresses_it_and_why(rea
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert out.startswith("The sources I have read don't cover that.") and "“" not in out.split("\n")[0]
-    assert "  • Recognising and rewarding co-design — Glasgow Council for the Voluntary Sector (known only by link" in out
+    assert "  • Recognising and rewarding co-design — Glasgow Council for the Voluntary Sector · by Zsara McEwan (known only by link" in out
     assert "    https://coproductionscotland.org.uk/resources/recognising-and-rewarding-co-design" in out
     assert re.search(r"^    Why: Your question is close in meaning to “[^”]+”, one of the topics of our summary", out, re.M)
     assert re.search(r"^    About this case study \(our summary\): A Glasgow policy", out, re.M)

@@ -77,6 +77,13 @@ def status(src: "SourceInfo | None") -> str:
     return "" if src is None else READ if src.has_text else LINK_ONLY
 
 
+def made_by(src: "SourceInfo | None") -> str:
+    """Who a source is from, as the manifest says: "VOX Scotland · by Michelle McBride"."""
+    if src is None:
+        return ""
+    return " · ".join(x for x in (src.organisation, f"by {src.author}" if src.author else None) if x)
+
+
 def kind_label(kind: str | None) -> str:
     return KIND_LABELS.get(kind or "", kind or "")
 
@@ -158,7 +165,7 @@ def _env(**kw) -> Environment:
                       undefined=StrictUndefined, **kw)
     env.globals.update(marker_name=marker_name, NOT_AN_ANSWER=NOT_AN_ANSWER, STATUS_LABELS=STATUS_LABELS,
                        STATUS_EXPLAINED=STATUS_EXPLAINED, WITHOUT_EXAMPLES=WITHOUT_EXAMPLES, READ=READ, LINK_ONLY=LINK_ONLY, SUMMARY_LABEL=SUMMARY_LABEL,
-                       status=status,
+                       status=status, made_by=made_by,
                        kind_label=kind_label)
     env.filters.update(http_url=http_url, short=short, link=md_link, marker=md_marker, cited=md_cited,
                        cited_html=html_cited)
