@@ -130,12 +130,24 @@ def takes_as_given(question: str) -> bool:
     return asks and not _YES_NO.search(question)
 
 
+_BACK = frozenset({"back", "again"})
+_BACK_REACH = 3  # "win them back", "win the team's trust back"
+
+
+def _restored(question: str) -> set[str]:
+    """Words that ask for a state back ("win them back", "rise again"): they take its opposite as
+    given, so a sentence about the loss or the fall does not contradict the question."""
+    tokens = _WORD.findall(question.lower().replace("’", "'"))
+    return {w for i, t in enumerate(tokens) if t in _BACK for w in tokens[max(0, i - _BACK_REACH):i]}
+
+
 def opposites(question: str, sentence: str) -> list[tuple[str, str]]:
     """(asked, said) pairs: a word of the question whose opposite the sentence holds instead (for a
     question that takes its words as given; none for a yes/no question or a claim)."""
     if not takes_as_given(question):
         return []
     q, s = _words(question), _words(sentence)
+    q -= _restored(question)
     found: set[tuple[str, str]] = set()
     for word, opposite in _PAIRS:
         if q & word and not s & word and s & opposite and not q & opposite:
