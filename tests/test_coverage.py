@@ -51,6 +51,10 @@ def test_answer_types():
     assert answer_type("What are the dates next year?") == "date"
     assert answer_type("What's their phone number?") == "contact"
     assert answer_type("How do we rebuild trust?") is None
+    # when an event happened is a date; when to act is advice
+    assert answer_type("When was the case study published?") == "date"
+    assert answer_type("When did they set up the panel?") == "date"
+    assert answer_type("When should we start involving people?") is None
     assert fits_type("number", "it can take one or two people") and not fits_type("date", "this year")
 
 

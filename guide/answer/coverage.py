@@ -21,7 +21,10 @@ _NOT_NAMES = frozenset("I I'm I've I'd I'll OK Ok".split())
 NUMBER_Q = re.compile(
     r"\bhow (?:much|many|old)\b|\bwhat age\b|\bage limit\b|\b(?:hourly|daily|weekly) rate\b|\brates?\b.*\b(?:pay|paying|per)\b|\bper (?:hour|session|day)\b"
     r"|\b(?:cost|price|salary|budget figure|percentage)\b|£|\$", re.I)
-DATE_Q = re.compile(r"\b(?:dates?|deadline|what day|which day|what year|which year|what time)\b", re.I)
+DATE_Q = re.compile(r"\b(?:dates?|deadline|what day|which day|what year|which year|what time)\b"
+                    # "when was it published?": an event's date, not "when should we ..."
+                    r"|\bwhen (?:was|were|did)\b.*\b(?:published|written|founded|created|established|formed|built|"
+                    r"launched|set up|started|began|begin|opened|released|signed|discovered)\b", re.I)
 CONTACT_Q = re.compile(r"\b(?:phone|telephone|e-?mail|contact details|postal address|postcode)\b", re.I)
 
 NUMBER_A = re.compile(
