@@ -487,7 +487,8 @@ class Composer:
             if reason is None and found < self.reader_threshold:
                 reason = "no_answer_found"  # the passages are about it, but no sentence answers it
         if kind is not None:
-            fitting = [c for c in cands if self._fits(kind, question, c.text)]
+            authors = self._named_authors(question) if kind == "author" else []
+            fitting = [c for c in cands if (any(a in c.text for a in authors) if authors else fits_type(kind, c.text))]
             if not fitting or max(self.judged(c) for c in fitting) < self.threshold:
                 # The topic is there but not the kind of thing asked for (a figure, a date, contact details).
                 reason = "answer_type"
@@ -801,16 +802,12 @@ class Composer:
     def _named_authors(self, question: str) -> list[str]:
         return [a for sid in self._named_sources(question) if (a := getattr(self.sources.get(sid), "author", None))]
 
-    def _fits(self, kind: str, question: str, text: str) -> bool:
-        if kind == "author":  # the named source's author, not any byline
-            return any(a in text for a in self._named_authors(question))
-        return fits_type(kind, text)
-
     def _unread(self, question: str) -> list[SourceInfo]:
         """Case studies known only by link that address the question, matched by meaning with the
         reason why (guide.sources.casestudies): the honest pointer when the guide cannot answer."""
+        ids = self._named_sources(question)
         named = [replace(src.info(), why=NAMED_WHY) for sid, src in self.sources.items()
-                 if sid in self._named_sources(question) and isinstance(src, Source) and not src.has_text]
+                 if sid in ids and isinstance(src, Source) and not src.has_text]
         if self.case_studies is None:
             return named
         have = {s.id for s in named}
