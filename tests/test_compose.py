@@ -394,3 +394,56 @@ def test_a_sentence_between_two_quoted_ones_joins_them_into_one_span(doc):
     q = quotes[0]
     assert q.start == cands[0].span.start and q.end == cands[2].span.end
     assert normalise(doc.text[q.start:q.end]) == q.text and q.verified
+
+
+CANAL = """# The canal path
+
+## The route
+
+The towpath route is nearly 12 km long and passes three locks. The canal runs through a wide green valley.
+
+## The locks
+
+The lower lock is 4 m deep.
+"""
+
+
+def test_a_measurement_question_is_answered_only_by_the_asked_measurement_of_the_thing_asked_about():
+    words = sorted(set(re.findall(r"[a-z]+", CANAL.lower())))
+
+    def bag(text: str) -> np.ndarray:
+        v = np.zeros(len(words), dtype=np.float32)
+        for w in re.findall(r"[a-z]+", text.lower()):
+            if w in words:
+                v[words.index(w)] += 1.0
+        n = float(np.linalg.norm(v))
+        return v / n if n else v
+
+    src = Source(id="canal", title="The canal path", kind="case_study", url="https://example.org/canal")
+    doc = Document(src, CANAL, {}, Path("canal.md"))
+    comp = Composer({doc.id: doc.text}, {doc.id: src}, chunk_document(doc), lambda ts: [bag(t).tolist() for t in ts],
+                    threshold=0.2, answer_threshold=0.0)
+
+    def ask_canal(question: str) -> Answer:
+        hits = [Hit(c, 1.0 / (i + 1)) for i, group in enumerate(comp.section_index.values()) for c in group]
+        return comp.compose(question, question, False, hits, bag(question))
+
+    a = ask_canal("How long is the towpath route?")
+    assert a.status == ANSWERED and a.quotes[0].text.startswith("The towpath route is nearly 12 km long")
+    # the passage about the canal's width gives no figure; the figures elsewhere are a length and a depth
+    b = ask_canal("How wide is the canal?")
+    assert b.status == RELATED and b.reason == "answer_type"
+    assert b.message.startswith("The sources I have read don't say how wide that is.") and b.quotes
+    # a depth is given, but of the lock: the sentence about the route gives none
+    c = ask_canal("How deep is the towpath route?")
+    assert c.status == RELATED and c.reason == "answer_type" and c.signals["asked_type"] == "depth"
+
+    class Labelled:  # example questions cover this source: they judge, not this check
+        def covers(self, source_id: str) -> bool:
+            return True
+
+        def margin(self, query_vec) -> float:
+            return 0.5
+
+    comp.scope = Labelled()
+    assert ask_canal("How wide is the canal?").signals["asked_type"] is None

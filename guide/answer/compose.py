@@ -23,6 +23,7 @@ from guide.answer.opposites import opposites
 from guide.answer.focus import asked_for, asking_part, focus_text, supports, topic_terms
 from guide.answer.answerability import asks_for_a_fact
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names, names_source
+from guide.answer.measures import MEASURES, gives_measure, measure_asked
 from guide.answer.quotes import Quote, make_quote, passage_link
 from guide.answer.scope import ScopeModel
 from guide.answer.support import Sentence
@@ -63,7 +64,12 @@ NAMED_WHY = "Your question names this case study."
 TYPE_MESSAGES = {"number": "The sources I have read give no figures or amounts for this.",
                  "date": "The sources I have read give no dates for this.",
                  "contact": "The sources I have read give no contact details for this.",
-                 "author": "The sources I have read don't say who wrote that."}
+                 "author": "The sources I have read don't say who wrote that.",
+                 **{m: f"The sources I have read don't say {h}." for m, h in (
+                     ("width", "how wide that is"), ("height", "how high that is"), ("depth", "how deep that is"),
+                     ("length", "how long that is"), ("distance", "how far that is"),
+                     ("duration", "how long that took or lasted"), ("ago", "how long ago that was"),
+                     ("speed", "how fast that is"))}}
 
 
 @dataclass(frozen=True)
@@ -486,10 +492,21 @@ class Composer:
             signals["reader"] = found
             if reason is None and found < self.reader_threshold:
                 reason = "no_answer_found"  # the passages are about it, but no sentence answers it
+        if not scoped and kind != "author":
+            # "How wide is the Moselle?" asks for a width, not any figure (`measures`). Like the
+            # reader, for sources no example questions cover: where they exist, they judge.
+            kind = measure_asked(question) or kind
+        signals["asked_type"] = kind
         if kind is not None:
             authors = self._named_authors(question) if kind == "author" else []
-            fitting = [c for c in cands if (any(a in c.text for a in authors) if authors else fits_type(kind, c.text))]
-            if not fitting or max(self.judged(c) for c in fitting) < self.threshold:
+            fitting = [c for c in cands if (any(a in c.text for a in authors) if authors else self._fits(kind, c.text))]
+            best = next((c for c in cands if c.chunk.kind != "more_reading"), None)
+            if not scoped and kind not in ("author", "contact") and best not in fitting:
+                # The sentence most about it gives no such figure: a figure elsewhere is another
+                # thing's ("How wide is the Moselle?" against "... the Upper Rhine Plain, ... up to
+                # 40 km wide"). Where example questions exist, they judge (a figure may come later).
+                reason = "answer_type"
+            elif not fitting or max(self.judged(c) for c in fitting) < self.threshold:
                 # The topic is there but not the kind of thing asked for (a figure, a date, contact details).
                 reason = "answer_type"
             else:
@@ -634,7 +651,7 @@ class Composer:
         blog_only = all(getattr(self.sources.get(q.source_id), "kind", None) == "blog" for q in quotes)
         message = BLOG_RELATED_MESSAGE if blog_only else RELATED_MESSAGE
         if reason == "answer_type":
-            message = f"{TYPE_MESSAGES[self._asked_type(question)]} The closest they say is:"
+            message = f"{TYPE_MESSAGES[base['signals']['asked_type']]} The closest they say is:"
         if reason == "opposite":
             asked, said = base["signals"]["opposites"][0]
             message = (f"The sources I have read don't answer this: the closest passage says “{said}” where you asked "
@@ -786,6 +803,10 @@ class Composer:
             if s.title.strip() == line.strip() or (s.linked_from and s.linked_from == section):
                 return s.info()
         return None
+
+    @staticmethod
+    def _fits(kind: str, text: str) -> bool:
+        return gives_measure(kind, text) if kind in MEASURES else fits_type(kind, text)
 
     def _named_sources(self, question: str) -> set[str]:
         """The ids of the sources the question names by title or organisation (`names_source`)."""
