@@ -50,6 +50,10 @@ def test_answer_types():
     assert answer_type("How much should we pay per session?") == "number"
     assert answer_type("What are the dates next year?") == "date"
     assert answer_type("What's their phone number?") == "contact"
+    assert answer_type("How can I contact the panel?") == "contact"
+    # a phone or an email named is not contact details asked for
+    assert answer_type("How do we involve people who have no phone?") is None
+    assert answer_type("Which phone company did the council choose?") is None
     assert answer_type("How do we rebuild trust?") is None
     # when an event happened is a date; when to act is advice
     assert answer_type("When was the case study published?") == "date"

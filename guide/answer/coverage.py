@@ -25,7 +25,13 @@ DATE_Q = re.compile(r"\b(?:dates?|deadline|what day|which day|what year|which ye
                     # "when was it published?": an event's date, not "when should we ..."
                     r"|\bwhen (?:was|were|did)\b.*\b(?:published|written|founded|created|established|formed|built|"
                     r"launched|set up|started|began|begin|opened|released|signed|discovered)\b", re.I)
-CONTACT_Q = re.compile(r"\b(?:phone|telephone|e-?mail|contact details|postal address|postcode)\b", re.I)
+# contact details asked for, not a phone or an email named ("people who have no phone", the song
+# "Telephone", "the e-mail system": scripts/check_answer_types.py)
+CONTACT_Q = re.compile(
+    r"\b(?:phone|telephone|mobile|fax) (?:number|no)\b|\be-?mail address|\bcontact (?:details|number|address|info)"
+    r"|\bpostal address\b|\bpostcode\b|\bhow (?:can|do|could|should|would) (?:i|we|you|people) (?:contact|reach|call|phone|"
+    r"ring|email|e-mail|write to|get in touch)\b|\bwhat(?:'s| is) (?:the|their|your|its) (?:phone|telephone|e-?mail)\b",
+    re.I)
 
 NUMBER_A = re.compile(
     r"\d|£|\$|%|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|half|twice)\b", re.I)
