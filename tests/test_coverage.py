@@ -59,6 +59,8 @@ def test_answer_types():
     assert answer_type("When was the case study published?") == "date"
     assert answer_type("When did they set up the panel?") == "date"
     assert answer_type("When should we start involving people?") is None
+    assert answer_type("In what century was the hall built?") == "date"
+    assert fits_type("date", "It was built in the nineteenth century.") and not fits_type("date", "It was built long ago.")
     assert fits_type("number", "it can take one or two people") and not fits_type("date", "this year")
 
 

@@ -34,6 +34,9 @@ def test_a_sentence_holding_the_opposite_of_an_asked_word_instead_of_it_is_caugh
     ("To what level would the list collapse?", "The list collapses to its second level."),
     # "not equal" says what "unequal" says
     ("Why are the shares unequal?", "The shares are not equal because the costs differ."),
+    # "didn't" and "did not" say the same, and an adverb between changes nothing
+    ("Which grants didn't cover travel?", "The small grants did not cover travel."),
+    ("What generally does not change?", "The rota does not generally change."),
     # a prefix that does not negate: "cover" is not the opposite of "discover"
     ("What does the grant cover?", "Volunteers discovered the grant in the spring."),
     # nothing opposite at all

@@ -21,7 +21,8 @@ _NOT_NAMES = frozenset("I I'm I've I'd I'll OK Ok".split())
 NUMBER_Q = re.compile(
     r"\bhow (?:much|many|old)\b|\bwhat age\b|\bage limit\b|\b(?:hourly|daily|weekly) rate\b|\brates?\b.*\b(?:pay|paying|per)\b|\bper (?:hour|session|day)\b"
     r"|\b(?:cost|price|salary|budget figure|percentage)\b|£|\$", re.I)
-DATE_Q = re.compile(r"\b(?:dates?|deadline|what day|which day|what year|which year|what time)\b"
+DATE_Q = re.compile(r"\b(?:dates?|deadline|what day|which day|what year|which year|what time"
+                    r"|(?:what|which) (?:century|decade|millennium))\b"
                     # "when was it published?": an event's date, not "when should we ..."
                     r"|\bwhen (?:was|were|did)\b.*\b(?:published|written|founded|created|established|formed|built|"
                     r"launched|set up|started|began|begin|opened|released|signed|discovered)\b", re.I)
@@ -36,7 +37,9 @@ CONTACT_Q = re.compile(
 NUMBER_A = re.compile(
     r"\d|£|\$|%|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|half|twice)\b", re.I)
 DATE_A = re.compile(
-    r"\d|\b(?:january|february|march|april|may|june|july|august|september|october|november|december|monday|tuesday"
+    r"\d|\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|"
+    r"fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first)[ -]century\b"
+    r"|\b(?:january|february|march|april|may|june|july|august|september|october|november|december|monday|tuesday"
     r"|wednesday|thursday|friday|saturday|sunday)\b", re.I)
 CONTACT_A = re.compile(r"@|\bhttps?://|\+?\d[\d ]{6,}")
 

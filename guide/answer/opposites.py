@@ -96,12 +96,15 @@ _NEGATED_BY = ("non", "un")  # a question's "unsolved" against a sentence's "sol
 _PREFIXED_BASE = 5  # letters a word (or a prefixed word's base) needs for the prefix rules
 _WORD = re.compile(r"[a-z][a-z'-]*")
 _JOINED = re.compile(r"\b(non|un|north|south)-(?=[a-z])")  # "non-deterministic", "north-west": one word
-_NOT = re.compile(r"\b(?:not|never)\s+(?=[a-z]{5})")  # "not equal" reads as "unequal"
+# "not equal" reads as "unequal", and so do "isn't equal" and "not always equal"
+_NOT = re.compile(r"\b(?:not|never)\s+(?:([a-z]+ly)\s+(?=[a-z]{5})|(?![a-z]+ly\s)(?=[a-z]{5}))")
+_CONTRACTED_NOT = re.compile(r"n't\b")
 _SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
 
 
 def _words(text: str) -> frozenset[str]:
-    text = _NOT.sub("un", _JOINED.sub(r"\1", text.lower().replace("’", "'")))
+    text = _CONTRACTED_NOT.sub(" not", _JOINED.sub(r"\1", text.lower().replace("’", "'")))
+    text = _NOT.sub(lambda m: f"{m.group(1)} un" if m.group(1) else "un", text)
     out: set[str] = set()
     for w in _WORD.findall(text):
         out.add(w.strip("'-"))
