@@ -5,8 +5,9 @@ the guide is not evaluated on, before trusting them on a document of one's own.
 
 For every question whose kind the guide recognises (a measurement, a number, a date), take the
 sentence holding its gold answer (SQuAD 2.0's *plausible* answer for an unanswerable question)
-and ask whether the rule accepts it. An answerable question whose answer sentence is refused is
-one the rule would wrongly decline even with perfect retrieval. The evaluation tier's articles
+and ask whether the rule accepts it; for a question naming a year (guide/answer/conditions.py),
+whether the answer's paragraph is about that year. An answerable question refused is one the
+rule would wrongly decline even with perfect retrieval. The evaluation tier's articles
 (Rhine, Computational complexity theory) and Normans are skipped. Prints counts by kind and the
 refused answerable questions. SQuAD (Rajpurkar et al.) is CC BY-SA 4.0; nothing is written.
 """
@@ -25,6 +26,7 @@ SKIP = {"Normans", "Rhine", "Computational_complexity_theory"}
 
 
 def main(paths: list[str]) -> int:
+    from guide.answer.conditions import about_years, asked_years
     from guide.answer.coverage import answer_type, fits_type
     from guide.answer.measures import gives_measure, measure_asked
     from guide.search.chunking import split_sentences
@@ -45,6 +47,13 @@ def main(paths: list[str]) -> int:
                         continue
                     at = gold[0]["answer_start"]
                     sentence = next((context[s.start:s.end] for s in spans if s.start <= at < s.end), None)
+                    years = asked_years(qa["question"])
+                    if sentence is not None and years:
+                        ok = about_years(years, context)
+                        counts[("year", "unanswerable" if impossible else "answerable",
+                                "accepted" if ok else "refused")] += 1
+                        if not ok and not impossible:
+                            refused["year"].append((qa["question"], sentence))
                     measure = measure_asked(qa["question"])
                     kind = measure or answer_type(qa["question"])
                     if sentence is None or kind is None:

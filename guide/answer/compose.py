@@ -23,6 +23,7 @@ from guide.answer.opposites import opposites
 from guide.answer.focus import asked_for, asking_part, focus_text, supports, topic_terms
 from guide.answer.answerability import asks_for_a_fact
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names, names_source
+from guide.answer.conditions import about_years, asked_years
 from guide.answer.measures import MEASURES, gives_measure, measure_asked
 from guide.answer.quotes import Quote, make_quote, passage_link
 from guide.answer.scope import ScopeModel
@@ -52,7 +53,9 @@ BLOG_RELATED_MESSAGE = "The blog doesn't answer this directly. The closest it sa
 #              labelled as not an answer). reason: weak_support (answerability below the
 #              answer threshold) | answer_type | focus_unsupported (no quote shows the comparison
 #              or resource asked for, guide/answer/focus.py) | opposite (the answering sentence
-#              says the opposite of a word asked, guide/answer/opposites.py) | llm_judge (guide/answer/llm.py)
+#              says the opposite of a word asked, guide/answer/opposites.py) | other_time (the passage
+#              is not about the year asked, guide/answer/conditions.py) | no_answer_found (the
+#              reader found no sentence that answers) | llm_judge (guide/answer/llm.py)
 # not_covered  nothing close enough to quote. reason: low_grounding | not_mentioned
 #              | unverified
 # Other modules may add reasons (e.g. an LLM judge moving an answer to related); `reason` is
@@ -511,6 +514,13 @@ class Composer:
                 reason = "answer_type"
             else:
                 cands = fitting
+        years = asked_years(question) if not scoped and reason is None else []
+        best = next((c for c in cands if c.chunk.kind != "more_reading"), None)
+        if years and best is not None and not about_years(years, best.chunk.text):
+            # "How many Huguenots were there in 1598?" against a passage about 1562: about the
+            # thing, not at the asked time (for sources no example questions cover, like the reader)
+            signals["years"] = years
+            reason = "other_time"
         if reason is not None:
             return self._related(base, cands, hits, question, reason)
         chosen = self._select(cands, query)
@@ -652,6 +662,8 @@ class Composer:
         message = BLOG_RELATED_MESSAGE if blog_only else RELATED_MESSAGE
         if reason == "answer_type":
             message = f"{TYPE_MESSAGES[base['signals']['asked_type']]} The closest they say is:"
+        if reason == "other_time":
+            message = f"The sources I have read don't say this for {_join(base['signals']['years'])}. The closest they say is:"
         if reason == "opposite":
             asked, said = base["signals"]["opposites"][0]
             message = (f"The sources I have read don't answer this: the closest passage says “{said}” where you asked "
