@@ -26,6 +26,10 @@ STOPWORDS = STOPWORDS | ({w.replace("'", "") for w in STOPWORDS if "'" in w}
 # Words that point back to an earlier turn rather than naming a topic.
 ANAPHORA = frozenset("it its this that these those they them their there such same".split())
 
+# "first" ... "twenty-first", as centuries are written in words ("the nineteenth century")
+ORDINAL_WORDS = tuple("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+                      "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth twenty-first".split())
+
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 

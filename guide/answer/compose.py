@@ -500,10 +500,10 @@ class Composer:
             # reader, for sources no example questions cover: where they exist, they judge.
             kind = measure_asked(question) or kind
         signals["asked_type"] = kind
+        best = next((c for c in cands if c.chunk.kind != "more_reading"), None)  # the sentence ranked first
         if kind is not None:
             authors = self._named_authors(question) if kind == "author" else []
             fitting = [c for c in cands if (any(a in c.text for a in authors) if authors else self._fits(kind, c.text))]
-            best = next((c for c in cands if c.chunk.kind != "more_reading"), None)
             if not scoped and kind not in ("author", "contact") and best not in fitting:
                 # The sentence most about it gives no such figure: a figure elsewhere is another
                 # thing's ("How wide is the Moselle?" against "... the Upper Rhine Plain, ... up to
@@ -515,7 +515,6 @@ class Composer:
             else:
                 cands = fitting
         years = asked_years(question) if not scoped and reason is None else []
-        best = next((c for c in cands if c.chunk.kind != "more_reading"), None)
         if years and best is not None and not about_years(years, best.chunk.text):
             # "How many Huguenots were there in 1598?" against a passage about 1562: about the
             # thing, not at the asked time (for sources no example questions cover, like the reader)

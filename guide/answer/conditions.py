@@ -3,17 +3,18 @@
 "How many Huguenots were there in 1598?" is not answered by "Huguenot numbers peaked near an
 estimated two million by 1562": the sentence is about the thing asked, but not at the asked
 time. A question that names a year (or a decade, "the 1960s", or a century, "the 1600s") is
-answered only by a sentence that, with the sentence before it, is about that time. Pure
-functions of the text, for any document.
+answered only from a passage that names that time: the answer's sentence alone, or with the one
+before it, would refuse too many answers whose year is stated earlier in the paragraph
+(docs/decisions.md). Pure functions of the text, for any document.
 """
 
 from __future__ import annotations
 
 import re
 
+from guide.text import ORDINAL_WORDS
+
 _ASKED = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})(?:'?s)?\b")
-_ORDINALS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
-             "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth twenty-first").split()
 
 
 def asked_years(question: str) -> list[str]:
@@ -30,7 +31,7 @@ def asked_years(question: str) -> list[str]:
 def _century(n: int) -> str:
     """17 -> "17th|seventeenth"."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    words = _ORDINALS[n - 1] if 1 <= n <= len(_ORDINALS) else None
+    words = ORDINAL_WORDS[n - 1] if 1 <= n <= len(ORDINAL_WORDS) else None
     return f"{n}{suffix}" + (f"|{words}" if words else "")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
-from guide.text import content_terms
+from guide.text import ORDINAL_WORDS, content_terms
 
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+|[—–:;()\"“”]|\s-\s")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d{4}")
@@ -37,8 +37,7 @@ CONTACT_Q = re.compile(
 NUMBER_A = re.compile(
     r"\d|£|\$|%|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|half|twice)\b", re.I)
 DATE_A = re.compile(
-    r"\d|\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|"
-    r"fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-first)[ -]century\b"
+    rf"\d|\b(?:{'|'.join(ORDINAL_WORDS)})[ -]century\b"
     r"|\b(?:january|february|march|april|may|june|july|august|september|october|november|december|monday|tuesday"
     r"|wednesday|thursday|friday|saturday|sunday)\b", re.I)
 CONTACT_A = re.compile(r"@|\bhttps?://|\+?\d[\d ]{6,}")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from guide.text import ORDINAL_WORDS
+
 # --- what the question asks for ---------------------------------------------------------------
 _AGO_Q = re.compile(r"\bhow (?:long|many (?:years|centuries|decades|months))\s+ago\b", re.I)
 # "how long" asks for a time when it goes on to what lasted or took time
@@ -42,9 +44,7 @@ _QUALIFIER = r"(?:\s+(?:more|consecutive|full|whole|straight|long|short|addition
 _LENGTH_UNIT = r"(?:km|kilomet(?:er|re)s?|m|met(?:er|re)s?|ft|feet|foot|mi|miles?|cm|mm|yards?|inch(?:es)?|blocks?)"
 _TIME_UNIT = (r"(?:years?|yrs?|months?|weeks?|days?|nights?|hours?|hrs?|minutes?|mins?|seconds?|secs?|"
               r"centur(?:y|ies)|decades?|millenni(?:a|um)|generations?|terms?|seasons?)")
-_YEAR = (r"(?:the )?(?:\d{3,4}s?|(?:early |mid-?|late )?(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|"
-         r"seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
-         r"eighteenth|nineteenth|twentieth|twenty-first)[ -]century)")
+_YEAR = rf"(?:the )?(?:\d{{3,4}}s?|(?:early |mid-?|late )?(?:\d+(?:st|nd|rd|th)|{'|'.join(ORDINAL_WORDS)})[ -]century)"
 _AGO = re.compile(rf"\b{_NUMBER}{_SCALE}\s*-?\s*{_TIME_UNIT}\s*(?:\(|,)?\s*(?:ago|BP|before present)\b", re.I)
 _FIGURE = {
     "length": re.compile(rf"\b{_NUMBER}{_SCALE}\s*-?\s*{_LENGTH_UNIT}\b", re.I),
