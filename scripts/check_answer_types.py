@@ -6,7 +6,9 @@ the guide is not evaluated on, before trusting them on a document of one's own.
 For every question whose kind the guide recognises (a measurement, a number, a date), take the
 sentence holding its gold answer (SQuAD 2.0's *plausible* answer for an unanswerable question)
 and ask whether the rule accepts it; for a question naming a year (guide/answer/conditions.py),
-whether the answer's paragraph is about that year. An answerable question refused is one the
+whether the answer's paragraph is about that year; and for every question that takes its words
+as given, whether the sentence names another name or figure in the place of the question's own
+(guide/answer/swaps.py). An answerable question refused is one the
 rule would wrongly decline even with perfect retrieval. The evaluation tier's articles
 (Rhine, Computational complexity theory) and Normans are skipped. Prints counts by kind and the
 refused answerable questions. SQuAD (Rajpurkar et al.) is CC BY-SA 4.0; nothing is written.
@@ -29,6 +31,8 @@ def main(paths: list[str]) -> int:
     from guide.answer.conditions import about_years, asked_years
     from guide.answer.coverage import answer_type, fits_type
     from guide.answer.measures import gives_measure, measure_asked
+    from guide.answer.opposites import takes_as_given
+    from guide.answer.swaps import swapped_names
     from guide.search.chunking import split_sentences
 
     counts: collections.Counter = collections.Counter()
@@ -47,6 +51,12 @@ def main(paths: list[str]) -> int:
                         continue
                     at = gold[0]["answer_start"]
                     sentence = next((context[s.start:s.end] for s in spans if s.start <= at < s.end), None)
+                    if sentence is not None and takes_as_given(qa["question"]):
+                        ok = not swapped_names(qa["question"], sentence)
+                        counts[("swap", "unanswerable" if impossible else "answerable",
+                                "accepted" if ok else "refused")] += 1
+                        if not ok and not impossible:
+                            refused["swap"].append((qa["question"], sentence))
                     years = asked_years(qa["question"])
                     if sentence is not None and years:
                         ok = about_years(years, context)

@@ -463,3 +463,16 @@ def test_a_question_about_a_year_the_passage_is_not_about_is_related():
     a = ask_market("How many stalls did the market have in 2021?")  # the passage about stalls is about 2019
     assert a.status == RELATED and a.reason == "other_time" and a.signals["years"] == ["2021"]
     assert a.message.startswith("The sources I have read don't say this for 2021.") and a.quotes
+
+
+def test_a_sentence_naming_another_name_where_the_question_names_its_own_is_related():
+    garden = ("# The garden\n\n## Funding\n\nThe Clyde Trust funds the seed library every spring. Volunteers run "
+              "the stall.\n\n## Visitors\n\nThe Kelvin Trust sends school groups in summer.\n")
+    comp, ask_garden = small_doc(garden, "garden")
+    assert ask_garden("What does the Clyde Trust fund every spring?").status == ANSWERED
+    a = ask_garden("What does the Kelvin Trust fund every spring?")  # the Clyde Trust funds it
+    assert a.status == RELATED and a.reason == "swapped" and a.signals["swapped"] == [("Kelvin", "Clyde")]
+    assert "names “Clyde” where you asked about “Kelvin”" in a.message
+    assert a.quotes[0].text.startswith("The Clyde Trust funds the seed library")  # shown, as not an answer
+    # asked whether it holds, the sentence is the answer ("no, the Clyde Trust does")
+    assert ask_garden("Does the Kelvin Trust fund the seed library every spring?").reason != "swapped"

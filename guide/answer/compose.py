@@ -19,12 +19,13 @@ from guide.search.chunking import Chunk, Span, heading_spans
 from guide.answer import render
 from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Source, SourceInfo
-from guide.answer.opposites import opposites
+from guide.answer.opposites import opposites, takes_as_given
 from guide.answer.focus import asked_for, asking_part, focus_text, supports, topic_terms
 from guide.answer.answerability import asks_for_a_fact
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names, names_source
 from guide.answer.conditions import about_years, asked_years
 from guide.answer.measures import MEASURES, gives_measure, measure_asked
+from guide.answer.swaps import swapped_in
 from guide.answer.quotes import Quote, make_quote, passage_link
 from guide.answer.scope import ScopeModel
 from guide.answer.support import Sentence
@@ -53,7 +54,8 @@ BLOG_RELATED_MESSAGE = "The blog doesn't answer this directly. The closest it sa
 #              labelled as not an answer). reason: weak_support (answerability below the
 #              answer threshold) | answer_type | focus_unsupported (no quote shows the comparison
 #              or resource asked for, guide/answer/focus.py) | opposite (the answering sentence
-#              says the opposite of a word asked, guide/answer/opposites.py) | other_time (the passage
+#              says the opposite of a word asked, guide/answer/opposites.py) | swapped (it names another
+#              name or figure where the question names its own, guide/answer/swaps.py) | other_time (the passage
 #              is not about the year asked, guide/answer/conditions.py) | no_answer_found (the
 #              reader found no sentence that answers) | llm_judge (guide/answer/llm.py)
 # not_covered  nothing close enough to quote. reason: low_grounding | not_mentioned
@@ -538,6 +540,13 @@ class Composer:
             # "... can be lost in an instant").
             signals["opposites"] = contrary
             return self._related(base, cands, hits, question, "opposite")
+        swapped = [] if scoped or not takes_as_given(question) else swapped_in(question, quotes[0].text)
+        if swapped:
+            # "The Hochrhein more than doubles the discharge to what amount?" against "The Aare more
+            # than doubles ...": another name in the place of the one asked (for sources no example
+            # questions cover, like the checks above).
+            signals["swapped"] = swapped
+            return self._related(base, cands, hits, question, "swapped")
         if SUMMARY_INTENT.search(question):
             quotes = self._summary(quotes, query_vec)
         key_qs = self._key_questions(quotes, hits, query_vec, chosen)
@@ -663,6 +672,10 @@ class Composer:
             message = f"{TYPE_MESSAGES[base['signals']['asked_type']]} The closest they say is:"
         if reason == "other_time":
             message = f"The sources I have read don't say this for {_join(base['signals']['years'])}. The closest they say is:"
+        if reason == "swapped":
+            asked, said = base["signals"]["swapped"][0]
+            message = (f"The sources I have read don't answer this: the closest passage names “{said}” where you asked "
+                       f"about “{asked}”. The closest they say is:")
         if reason == "opposite":
             asked, said = base["signals"]["opposites"][0]
             message = (f"The sources I have read don't answer this: the closest passage says “{said}” where you asked "

@@ -1,0 +1,105 @@
+"""A passage that names another thing in the very place the question names its own.
+
+"The Hochrhein more than doubles the Rhine's water discharge to what amount?" is not answered by
+"The Aare more than doubles the Rhine's water discharge, ...", nor "What did families with
+incomes below $38,000 pay?" by "... families with incomes below $60,000 pay nothing ...". Every
+other word matches, so a reader of topic and wording scores the sentence high, and the guide
+would present it as the answer. The check here is plain: a name (a capitalised word inside the
+text) or a figure of the question stands where the sentence has another name or figure, with
+the same words on both sides of it ("decision problem *B* can be solved" against "decision
+problem *A* can be solved"; at least one of them a content word); the sentence lacks the
+question's word, and the question lacks the sentence's. Words on one side only are not enough:
+"Where does the Rhine branch off near Dordrecht?" is answered by "The Oude Maas branches off,
+near Dordrecht", the answer standing where the question names the river.
+
+Only names and figures count: an ordinary word in the same place is, as often as not, the
+question's paraphrase ("killed" for "slaughtered"). Spelling variants ("Maastrich",
+"Maastricht"; "Scottish", "Scotland") are not swaps. Checked on 40 SQuAD 2.0 articles the guide
+is not evaluated on before being trusted (`scripts/check_answer_types.py`; docs/decisions.md,
+issue 19, sixth session).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from guide.search.chunking import split_sentences
+from guide.text import STOPWORDS, content_terms, stem
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_WH = frozenset("what which who whom whose when where why how".split())
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“(]\s*)$")
+_VARIANT_PREFIX = 4  # "Scottish" / "Scotland", "Africa" / "African": the same name's forms
+_VARIANT_RATIO = 0.8  # "Groner" / "Groener": a misspelling, not another name
+
+
+class _Token:
+    __slots__ = ("raw", "word", "stem", "content", "kind")
+
+    def __init__(self, text: str, m: re.Match):
+        self.raw = raw = m.group(0).replace("’", "'")
+        self.word = raw.lower().replace("’", "'")
+        self.stem = stem(self.word)
+        self.content = self.word not in STOPWORDS and self.word not in _WH and (
+            len(self.word) > 2 or any(ch.isdigit() for ch in self.word))
+        if any(ch.isdigit() for ch in raw):
+            self.kind = "figure"
+        elif raw[0].isupper() and not _SENTENCE_START.search(text[:m.start()]) and (
+                self.content or (len(raw) == 1 and raw != "I")):
+            self.kind = "name"  # capitalised inside a sentence: a name ("Aare", "problem B"), not a first word
+        else:
+            self.kind = "word"
+
+
+def _tokens(text: str) -> list[_Token]:
+    return [_Token(text, m) for m in _TOKEN.finditer(text)]
+
+
+def _variants(a: str, b: str) -> bool:
+    if any(ch.isdigit() for ch in a + b):
+        return False  # 1988 and 1998 are two years
+    shared = len(next((p for p in (a[:n] for n in range(min(len(a), len(b)), 0, -1)) if b.startswith(p)), ""))
+    return shared >= _VARIANT_PREFIX or difflib.SequenceMatcher(None, a, b).ratio() >= _VARIANT_RATIO
+
+
+def _context(q: list[_Token], i: int, s: list[_Token], j: int, step: int) -> tuple[int, int]:
+    """How many tokens on one side of q[i] and s[j] agree (by stem), and how many of them are content words."""
+    n = content = 0
+    while 0 <= i + step * (n + 1) < len(q) and 0 <= j + step * (n + 1) < len(s) \
+            and q[i + step * (n + 1)].stem == s[j + step * (n + 1)].stem:
+        n += 1
+        content += q[i + step * n].content
+    return n, content
+
+
+def swapped_names(question: str, sentence: str) -> list[tuple[str, str]]:
+    """(asked, said) pairs, as written: a name or figure of the question that the sentence
+    replaces with another one of the same kind, in the same words."""
+    q, s = _tokens(question), _tokens(sentence)
+    q_stems, s_stems = {t.stem for t in q}, {t.stem for t in s}
+    found: list[tuple[str, str]] = []
+    for i, asked in enumerate(q):
+        if asked.kind == "word" or asked.stem in s_stems:
+            continue
+        for j, said in enumerate(s):
+            if said.kind != asked.kind or said.stem in q_stems or _variants(asked.word, said.word):
+                continue
+            left, left_content = _context(q, i, s, j, -1)
+            right, right_content = _context(q, i, s, j, +1)
+            if left and right and left_content + right_content:
+                pair = (asked.raw, said.raw)
+                if pair not in found:
+                    found.append(pair)
+    return found
+
+
+def swapped_in(question: str, passage: str) -> list[tuple[str, str]]:
+    """`swapped_names` for the sentence of `passage` (a quote may hold several) that shares the
+    most of the question's words: "... joined by its major tributary, the river Aare. The Aare
+    more than doubles the Rhine's water discharge" is read by its second sentence when the
+    question is "The Hochrhein more than doubles the Rhine's water discharge to what amount?"."""
+    asked = set(content_terms(question))
+    sentences = [passage[s.start:s.end] for s in split_sentences(passage)] or [passage]
+    best = max(sentences, key=lambda s: len(asked & set(content_terms(s))))
+    return swapped_names(question, best)
