@@ -18,6 +18,9 @@ from guide.answer.swaps import swapped_in, swapped_names
     # another figure
     ("What did families with incomes below £38,000 pay for meals?",
      "Families with incomes below £60,000 pay nothing for meals.", ("38", "60")),
+    # a figure needs two content words on one side only
+    ("Who opened the Leith community garden in 1986?", "Ann Reid opened the Leith community garden in 1996.",
+     ("1986", "1996")),
     # "the" on one side is enough beside content words on the other
     ("The Leith branch more than doubles the group's membership to what number?",
      "The Govan branch more than doubles the group's membership, to nearly 400 people.", ("Leith", "Govan")),
@@ -34,6 +37,8 @@ def test_another_name_or_figure_in_the_place_of_the_asked_one_is_caught(question
     # spelling variants and forms of one name
     ("Who chairs the Scottish board?", "Ann Reid chairs the Scotland board."),
     ("When was the Maastrich office opened?", "The Maastricht office opened in 1993."),
+    # the same name with or without its accents
+    ("When did Chloe Dupré join the board?", "Chloé Dupré joined the board in the spring."),
     # a name the question has on its own, with no words in common around it
     ("What does the Kelvin Trust fund?", "Money from Clyde pays for seeds."),
     # words on one side only: the answer may stand where the question names its subject

@@ -8,7 +8,9 @@ would present it as the answer. The check here is plain: a name (a capitalised w
 text) or a figure of the question stands where the sentence has another name or figure, with
 the same words on both sides of it ("decision problem *B* can be solved" against "decision
 problem *A* can be solved"; at least one of them a content word); the sentence lacks the
-question's word, and the question lacks the sentence's. Words on one side only are not enough:
+question's word, and the question lacks the sentence's. For a figure, two content words on one
+side are enough ("issued the Royal Proclamation of 1736" against "... of 1763"); for a name,
+words on one side only are not:
 "Where does the Rhine branch off near Dordrecht?" is answered by "The Oude Maas branches off,
 near Dordrecht", the answer standing where the question names the river.
 
@@ -23,15 +25,17 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 
 from guide.search.chunking import split_sentences
 from guide.text import STOPWORDS, content_terms, stem
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")  # letters of any script: "Temür" is one word
 _WH = frozenset("what which who whom whose when where why how".split())
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“(]\s*)$")
 _VARIANT_PREFIX = 4  # "Scottish" / "Scotland", "Africa" / "African": the same name's forms
 _VARIANT_RATIO = 0.8  # "Groner" / "Groener": a misspelling, not another name
+_FIGURE_CONTEXT = 2  # a figure needs only one side: "the Royal Proclamation of 1736" against "... of 1763"
 
 
 class _Token:
@@ -39,7 +43,8 @@ class _Token:
 
     def __init__(self, text: str, m: re.Match):
         self.raw = raw = m.group(0).replace("’", "'")
-        self.word = raw.lower().replace("’", "'")
+        folded = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode() or raw
+        self.word = folded.lower()  # "Míng" is "Ming", "Temür" "Temur"
         self.stem = stem(self.word)
         self.content = self.word not in STOPWORDS and self.word not in _WH and (
             len(self.word) > 2 or any(ch.isdigit() for ch in self.word))
@@ -87,7 +92,8 @@ def swapped_names(question: str, sentence: str) -> list[tuple[str, str]]:
                 continue
             left, left_content = _context(q, i, s, j, -1)
             right, right_content = _context(q, i, s, j, +1)
-            if left and right and left_content + right_content:
+            if (left and right and left_content + right_content) or (
+                    asked.kind == "figure" and max(left_content, right_content) >= _FIGURE_CONTEXT):
                 pair = (asked.raw, said.raw)
                 if pair not in found:
                     found.append(pair)
