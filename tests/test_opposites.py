@@ -20,6 +20,10 @@ from guide.answer.opposites import opposites
     ("Which machine is non-deterministic?", "The deterministic machine reads one symbol at a time.",
      ("nondeterministic", "deterministic")),
     ("What is not defined by the rules?", "The rota is defined by the rules.", ("undefined", "defined")),
+    ("When the path took a right turn, where did it lead?", "At the mill the path took a left turn to the river.",
+     ("right", "left")),
+    ("Who chaired the former board?", "Ann Reid chairs the current board.", ("former", "current")),
+    ("Which meetings are private?", "Board meetings are public.", ("private", "public")),
 ])
 def test_a_sentence_holding_the_opposite_of_an_asked_word_instead_of_it_is_caught(question, sentence, pair):
     assert pair in opposites(question, sentence)

@@ -9,7 +9,9 @@ the opposite). Opposites are general English pairs (directions, amounts, order i
 less...), each listed with its forms, and a word against its negation by prefix ("possible" /
 "impossible", "deterministic" / "non-deterministic"). "not equal" counts as "unequal".
 
-Measured on the reading-comprehension tuning halves (docs/decisions.md, issue 19, fourth session).
+Measured on the reading-comprehension tuning halves (docs/decisions.md, issue 19, fourth session);
+the pairs added in the sixth (left / right, former / current, public / private...) were checked
+first on 40 other SQuAD articles (`scripts/check_answer_types.py`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,40 @@ wet / dry
 major / minor
 majority / minority
 simple simpler / complex
+left / right
+former / current
+past / future
+public / private
+full / partial
+rural / urban
+male / female
+men / women
+arrive arrives arrived arriving / depart departs departed departing
+front / rear
+head / foot
+young younger youngest / old older oldest elderly
+birth born / death died
+attack attacks attacked attacking / defend defends defended defending
+victory victories / defeat defeats
+strengthen strengthens strengthened / weaken weakens weakened
+expand expands expanded expanding / shrink shrinks shrank contract contracts contracted
+lengthen lengthens lengthened / shorten shortens shortened
+common commonly / rare rarely
+abstract / concrete
+theoretical / practical
+natural / artificial
+ally allies allied / enemy enemies
+friend friends / enemy enemies
+support supports supported supporting / oppose opposes opposed opposing
+create creates created creating / destroy destroys destroyed destroying
+build builds built building / demolish demolished destroy destroyed
+success successes / failure failures
+pass passes passed / fail fails failed
+encourage encourages encouraged / discourage discourages discouraged
+earliest / latest
+first / latest
+inner / outer
+domestic / foreign international
 """
 
 
