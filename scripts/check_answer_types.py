@@ -8,7 +8,8 @@ sentence holding its gold answer (SQuAD 2.0's *plausible* answer for an unanswer
 and ask whether the rule accepts it; for a question naming a year (guide/answer/conditions.py),
 whether the answer's paragraph is about that year; and for every question that takes its words
 as given, whether the sentence names another name or figure in the place of the question's own
-(guide/answer/swaps.py) or says the opposite of a word asked (guide/answer/opposites.py). An answerable question refused is one the
+(guide/answer/swaps.py), says the opposite of a word asked, or denies nothing where the
+question asks what is not so (guide/answer/opposites.py). An answerable question refused is one the
 rule would wrongly decline even with perfect retrieval. The evaluation tier's articles
 (Rhine, Computational complexity theory) and Normans are skipped. Prints counts by kind and the
 refused answerable questions. SQuAD (Rajpurkar et al.) is CC BY-SA 4.0; nothing is written.
@@ -31,7 +32,7 @@ def main(paths: list[str]) -> int:
     from guide.answer.conditions import about_years, asked_years
     from guide.answer.coverage import answer_type, fits_type
     from guide.answer.measures import gives_measure, measure_asked
-    from guide.answer.opposites import opposites, takes_as_given
+    from guide.answer.opposites import asks_what_is_not, denies_nothing, opposites, takes_as_given
     from guide.answer.swaps import swapped_names
     from guide.search.chunking import split_sentences
 
@@ -62,6 +63,12 @@ def main(paths: list[str]) -> int:
                                 "accepted" if ok else "refused")] += 1
                         if not ok and not impossible:
                             refused["opposite"].append((qa["question"], sentence))
+                    if sentence is not None and asks_what_is_not(qa["question"]):
+                        ok = not denies_nothing(qa["question"], sentence)
+                        counts[("negation", "unanswerable" if impossible else "answerable",
+                                "accepted" if ok else "refused")] += 1
+                        if not ok and not impossible:
+                            refused["negation"].append((qa["question"], sentence))
                     years = asked_years(qa["question"])
                     if sentence is not None and years:
                         ok = about_years(years, context)

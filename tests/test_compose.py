@@ -476,3 +476,14 @@ def test_a_sentence_naming_another_name_where_the_question_names_its_own_is_rela
     assert a.quotes[0].text.startswith("The Clyde Trust funds the seed library")  # shown, as not an answer
     # asked whether it holds, the sentence is the answer ("no, the Clyde Trust does")
     assert ask_garden("Does the Kelvin Trust fund the seed library every spring?").reason != "swapped"
+
+
+def test_a_question_about_what_is_not_so_is_related_when_the_passage_only_says_what_is():
+    hall = ("# The hall\n\n## Keys\n\nThe caretaker and the chair have a key to the hall. Volunteers book the hall "
+            "by email.\n")
+    comp, ask_hall = small_doc(hall, "hall")
+    assert ask_hall("Who has a key to the hall?").status == ANSWERED
+    a = ask_hall("Who does not have a key to the hall?")  # the passage only says who has one
+    assert a.status == RELATED and a.reason == "negation"
+    assert a.message.startswith("The sources I have read don't answer this: you asked about what is not so")
+    assert a.quotes[0].text.startswith("The caretaker and the chair have a key")  # shown, as not an answer

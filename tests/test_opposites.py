@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from guide.answer.opposites import opposites
+from guide.answer.opposites import asks_what_is_not, denies_nothing, opposites
 
 
 @pytest.mark.parametrize(("question", "sentence", "pair"), [
@@ -54,3 +54,29 @@ def test_a_sentence_holding_the_opposite_of_an_asked_word_instead_of_it_is_caugh
 ])
 def test_a_sentence_that_does_not_contradict_the_question_is_not_caught(question, sentence):
     assert opposites(question, sentence) == []
+
+
+@pytest.mark.parametrize(("question", "asks_not"), [
+    ("Which grants did the trust not renew?", True),
+    ("What is not a problem for the garden?", True),
+    ("Who doesn't have a key to the hall?", True),
+    # a negated condition, group or coordination, advice, reasons, and "not only": not what the question asks
+    ("What happens if a volunteer doesn't turn up?", False),
+    ("Which groups reach people who don't use services?", False),
+    ("How do we make sure they feel valued and not used?", False),
+    ("Why don't people come to our meetings?", False),
+    ("Who not only funds the garden but also runs it?", False),
+    ("Is the hall not open on Sundays?", False),  # a yes/no question: "it is open" answers it
+])
+def test_a_question_asks_what_is_not_so_only_when_its_own_clause_is_negated(question, asks_not):
+    assert asks_what_is_not(question) is asks_not
+
+
+def test_a_sentence_that_denies_nothing_does_not_answer_what_is_not_so():
+    question = "Which grants did the trust not renew?"
+    assert denies_nothing(question, "The trust renewed the seed grant and the travel grant in May.")
+    # any denial, exception or exclusion may be the answer
+    assert not denies_nothing(question, "The trust renewed every grant except the travel grant.")
+    assert not denies_nothing(question, "The travel grant was not renewed.")
+    assert not denies_nothing(question, "The travel grant was unrenewed after May.")
+    assert not denies_nothing("Which grants did the trust renew?", "The trust renewed the seed grant.")

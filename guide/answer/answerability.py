@@ -46,10 +46,15 @@ _FACTOID = re.compile(r"\b(?:who|whom|whose|when|where|which|what|how (?:many|mu
                       r"high|deep|wide|fast|early|late))\b", re.I)
 
 
+def asks_for_advice(question: str) -> bool:
+    """Does the question ask what we should or could do ("how do we...", "what can we...")?"""
+    return bool(_ADVICE.search(question))
+
+
 def asks_for_a_fact(question: str) -> bool:
     """Does the question ask for a particular thing the text would state (the reader's domain),
     rather than for advice or a judgement?"""
-    return bool(_FACTOID.search(question)) and not _ADVICE.search(question)
+    return bool(_FACTOID.search(question)) and not asks_for_advice(question)
 
 
 class Reader(Protocol):

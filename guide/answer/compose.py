@@ -19,7 +19,7 @@ from guide.search.chunking import Chunk, Span, heading_spans
 from guide.answer import render
 from guide.sources.casestudies import CaseStudyMatcher
 from guide.sources.corpus import Source, SourceInfo
-from guide.answer.opposites import opposites, takes_as_given
+from guide.answer.opposites import denies_nothing, opposites, takes_as_given
 from guide.answer.focus import asked_for, asking_part, focus_text, supports, topic_terms
 from guide.answer.answerability import asks_for_a_fact
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names, names_source
@@ -55,7 +55,8 @@ BLOG_RELATED_MESSAGE = "The blog doesn't answer this directly. The closest it sa
 #              answer threshold) | answer_type | focus_unsupported (no quote shows the comparison
 #              or resource asked for, guide/answer/focus.py) | opposite (the answering sentence
 #              says the opposite of a word asked, guide/answer/opposites.py) | swapped (it names another
-#              name or figure where the question names its own, guide/answer/swaps.py) | other_time (the passage
+#              name or figure where the question names its own, guide/answer/swaps.py) | negation (the
+#              question asks what is not so, the passage denies nothing) | other_time (the passage
 #              is not about the year asked, guide/answer/conditions.py) | no_answer_found (the
 #              reader found no sentence that answers) | llm_judge (guide/answer/llm.py)
 # not_covered  nothing close enough to quote. reason: low_grounding | not_mentioned
@@ -540,6 +541,10 @@ class Composer:
             # "... can be lost in an instant").
             signals["opposites"] = contrary
             return self._related(base, cands, hits, question, "opposite")
+        if not scoped and denies_nothing(question, quotes[0].text):
+            # "Which leaders did the extremists not attack?" against "... directed its attacks
+            # against leaders of ...": the passage says what is, the question asks what is not.
+            return self._related(base, cands, hits, question, "negation")
         swapped = [] if scoped or not takes_as_given(question) else swapped_in(question, quotes[0].text)
         if swapped:
             # "The Hochrhein more than doubles the discharge to what amount?" against "The Aare more
@@ -672,6 +677,9 @@ class Composer:
             message = f"{TYPE_MESSAGES[base['signals']['asked_type']]} The closest they say is:"
         if reason == "other_time":
             message = f"The sources I have read don't say this for {_join(base['signals']['years'])}. The closest they say is:"
+        if reason == "negation":
+            message = ("The sources I have read don't answer this: you asked about what is not so, and the closest "
+                       "passage only says what is. The closest they say is:")
         if reason == "swapped":
             asked, said = base["signals"]["swapped"][0]
             message = (f"The sources I have read don't answer this: the closest passage names “{said}” where you asked "

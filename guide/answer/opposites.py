@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from guide.answer.answerability import asks_for_advice
+
 # Each line: a word's forms / its opposite's forms.
 _GROUPS = """
 north / south
@@ -205,3 +207,40 @@ def opposites(question: str, sentence: str) -> list[tuple[str, str]]:
             if stem.startswith(p) and len(base) >= _PREFIXED_BASE and base in s_stems:
                 found.add((w, next(x for x in s if _stem(x) == base)))  # asked "unsolved", says "solved"
     return sorted(found)
+
+
+# --- a question about what is not so -------------------------------------------------------
+# "Which leaders did the extremists not attack?" is not answered by "The group directed its
+# attacks against leaders of ...": the sentence says what is, the question asks what is not.
+# Only a negation of the question's own clause counts: "What happens if a member doesn't vote?"
+# and "How do we reach people who don't use services?" negate a condition or a group, which a
+# sentence may describe without a negation of its own.
+_ASKED_NOT = re.compile(r"\b(?:not|never)\b(?!\s+only\b)|n't\b", re.I)  # "not only ... but also" affirms
+_SUBORDINATE = re.compile(r"\b(?:if|when|who|whom|whose|that|which|where|whether|because|unless|although|though|"
+                          r"while|since|after|before|once|as|so|to)\b", re.I)
+# Advice ("How do we make sure they feel appreciated and not ...?") and reasons ("Why don't people
+# come?") are answered without a negation: "People stay away when ...".
+_WHY = re.compile(r"^\W*why\b", re.I)
+_OPENING_WH = re.compile(r"^\W*(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+# A sentence that denies, excepts or excludes anything in any way: a word with "un" or "non" in
+# front, and an adjective with "in", "im", "ir", "il" or "dis" in front ("impossible", "invalid",
+# "illegal"; to be safe, "internal" counts as much as "inactive").
+_SAYS_NOT = re.compile(
+    r"\b(?:not|never|no|none|nor|neither|nothing|nobody|nowhere|without|cannot|lack(?:s|ed|ing)?|fail(?:s|ed|ing)?|"
+    r"unable|refus(?:e|ed|es|ing)|den(?:y|ied|ies)|except|excluding|rather than|instead of|other than|unlike|only|"
+    r"absent|prevent(?:s|ed)?|prohibit(?:s|ed)?|ban(?:s|ned)?|reject(?:s|ed)?|exclude[sd]?|forb(?:id|ade|idden))\b"
+    r"|n't\b|\b(?:un|non)-?[a-z]{4,}"
+    r"|\b(?:in|im|ir|il|dis)[a-z]{3,}(?:ible|able|ent|ant|ive|al|ate|ete|ect|ar|ous|ure)\b", re.I)
+
+
+def asks_what_is_not(question: str) -> bool:
+    """Does the question negate its own clause ("What is not ...?", "Who did not ...?")?"""
+    m = _ASKED_NOT.search(question.replace("’", "'"))
+    if not m or not takes_as_given(question) or asks_for_advice(question) or _WHY.match(question):
+        return False
+    return not _SUBORDINATE.search(_OPENING_WH.sub("", question[:m.start()]))
+
+
+def denies_nothing(question: str, sentence: str) -> bool:
+    """The question asks what is not so, and the sentence denies nothing: it says what is."""
+    return asks_what_is_not(question) and not _SAYS_NOT.search(sentence.replace("’", "'"))
