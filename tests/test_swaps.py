@@ -21,6 +21,13 @@ from guide.answer.swaps import swapped_in, swapped_names
     # a figure needs two content words on one side only
     ("Who opened the Leith community garden in 1986?", "Ann Reid opened the Leith community garden in 1996.",
      ("1986", "1996")),
+    # the end of the question against the end of a clause: "... in all of Leith?" / "... in all of Govan, ..."
+    ("What is the largest community garden in all of Leith?",
+     "The Mill Garden, the largest community garden in all of Govan, opened in May.", ("Leith", "Govan")),
+    # a name after a colon is a name; the words around it agree whatever their tense
+    ("When did the Garden Trust: Leith Branch become a charity?",
+     "The Garden Trust: Govan Branch became a charity in 2001.", ("Leith", "Govan")),
+    ("When did the Leith become a charity?", "The Govan became a charity in 2001.", ("Leith", "Govan")),
     # "the" on one side is enough beside content words on the other
     ("The Leith branch more than doubles the group's membership to what number?",
      "The Govan branch more than doubles the group's membership, to nearly 400 people.", ("Leith", "Govan")),
@@ -39,6 +46,9 @@ def test_another_name_or_figure_in_the_place_of_the_asked_one_is_caught(question
     ("When was the Maastrich office opened?", "The Maastricht office opened in 1993."),
     # the same name with or without its accents
     ("When did Chloe Dupré join the board?", "Chloé Dupré joined the board in the spring."),
+    # the same figure written another way
+    ("What opened on October 16th in Leith?", "On October 16, 1998, the garden opened in Leith."),
+    ("What did the group build in the late 1950's?", "In the late 1950s the group built a hall."),
     # a name the question has on its own, with no words in common around it
     ("What does the Kelvin Trust fund?", "Money from Clyde pays for seeds."),
     # words on one side only: the answer may stand where the question names its subject

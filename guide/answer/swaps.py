@@ -32,20 +32,38 @@ from guide.text import STOPWORDS, content_terms, stem
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")  # letters of any script: "Temür" is one word
 _WH = frozenset("what which who whom whose when where why how".split())
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“(]\s*)$")
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|[\"“(]\s*)$")  # after a colon, "Zelda: Twilight Princess" is a name
 _VARIANT_PREFIX = 4  # "Scottish" / "Scotland", "Africa" / "African": the same name's forms
 _VARIANT_RATIO = 0.8  # "Groner" / "Groener": a misspelling, not another name
 _FIGURE_CONTEXT = 2  # a figure needs only one side: "the Royal Proclamation of 1736" against "... of 1763"
 
 
+# Past forms the stemmer leaves apart from their verb ("became" / "become"): context words
+# must agree whatever the tense.
+_IRREGULAR = dict(pair.split("=") for pair in (
+    "became=become began=begin begun=begin took=take taken=take gave=give given=give made=make went=go gone=go "
+    "came=come found=find led=lead held=hold built=build won=win lost=lose wrote=write written=write "
+    "brought=bring bought=buy sold=sell left=leave fought=fight told=tell thought=think saw=see seen=see "
+    "knew=know known=know grew=grow grown=grow rose=rise risen=rise fell=fall fallen=fall ran=run sent=send "
+    "spent=spend kept=keep met=meet paid=pay said=say drew=draw drawn=draw chose=choose chosen=choose "
+    "drove=drive driven=drive spoke=speak spoken=speak stood=stand struck=strike taught=teach caught=catch "
+    "sought=seek fled=flee laid=lay lay=lie lain=lie shook=shake shown=show broke=break broken=break "
+    "wore=wear worn=wear bore=bear born=bear borne=bear flew=fly flown=fly froze=freeze forgot=forget "
+    "hid=hide rode=ride swam=swim threw=throw thrown=throw understood=understand").split())
+_CLAUSE_END = re.compile(r"\s*(?:[,.;:?!)\]\"”]|$)")
+
+
 class _Token:
-    __slots__ = ("raw", "word", "stem", "content", "kind")
+    __slots__ = ("raw", "word", "stem", "content", "kind", "ends_clause")
 
     def __init__(self, text: str, m: re.Match):
         self.raw = raw = m.group(0).replace("’", "'")
         folded = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode() or raw
         self.word = folded.lower()  # "Míng" is "Ming", "Temür" "Temur"
-        self.stem = stem(self.word)
+        digits = "".join(ch for ch in self.word if ch.isdigit())
+        # a figure is its digits: "1950's" is "1950s", "16th" is "16" (of October 16th)
+        self.stem = digits if digits and len(digits) * 2 >= len(self.word) else stem(_IRREGULAR.get(self.word, self.word))
+        self.ends_clause = bool(_CLAUSE_END.match(text, m.end()))
         self.content = self.word not in STOPWORDS and self.word not in _WH and (
             len(self.word) > 2 or any(ch.isdigit() for ch in self.word))
         if any(ch.isdigit() for ch in raw):
@@ -92,6 +110,8 @@ def swapped_names(question: str, sentence: str) -> list[tuple[str, str]]:
                 continue
             left, left_content = _context(q, i, s, j, -1)
             right, right_content = _context(q, i, s, j, +1)
+            if not right and asked.ends_clause and said.ends_clause:
+                right = 1  # "... in all of Germany?" against "... in all of Poland, as well as ..."
             if (left and right and left_content + right_content) or (
                     asked.kind == "figure" and max(left_content, right_content) >= _FIGURE_CONTEXT):
                 pair = (asked.raw, said.raw)
