@@ -24,6 +24,9 @@ from guide.answer.opposites import asks_what_is_not, denies_nothing, opposites
      ("right", "left")),
     ("Who chaired the former board?", "Ann Reid chairs the current board.", ("former", "current")),
     ("Which meetings are private?", "Board meetings are public.", ("private", "public")),
+    ("Which groups are underrepresented on the board?", "Older tenants are overrepresented on the board.",
+     ("underrepresented", "overrepresented")),
+    ("When did the work on the hall begin?", "The work on the hall concluded in May.", ("begin", "concluded")),
 ])
 def test_a_sentence_holding_the_opposite_of_an_asked_word_instead_of_it_is_caught(question, sentence, pair):
     assert pair in opposites(question, sentence)

@@ -28,6 +28,9 @@ from guide.answer.swaps import swapped_in, swapped_names
     ("When did the Garden Trust: Leith Branch become a charity?",
      "The Garden Trust: Govan Branch became a charity in 2001.", ("Leith", "Govan")),
     ("When did the Leith become a charity?", "The Govan became a charity in 2001.", ("Leith", "Govan")),
+    # numbers and ordinals in words are figures
+    ("What is the second item of business on Mondays?", "The first item of business on Mondays is the rota.",
+     ("second", "first")),
     # "the" on one side is enough beside content words on the other
     ("The Leith branch more than doubles the group's membership to what number?",
      "The Govan branch more than doubles the group's membership, to nearly 400 people.", ("Leith", "Govan")),
@@ -49,6 +52,9 @@ def test_another_name_or_figure_in_the_place_of_the_asked_one_is_caught(question
     # the same figure written another way
     ("What opened on October 16th in Leith?", "On October 16, 1998, the garden opened in Leith."),
     ("What did the group build in the late 1950's?", "In the late 1950s the group built a hall."),
+    ("Who was the gardener's 3rd son?", "The gardener's third son, Ravi, runs the stall."),
+    # a number word in a name is part of the name
+    ("How long did the work last in the Seven Acres Garden?", "The work in the garden lasted six years."),
     # a name the question has on its own, with no words in common around it
     ("What does the Kelvin Trust fund?", "Money from Clyde pays for seeds."),
     # words on one side only: the answer may stand where the question names its subject

@@ -30,8 +30,8 @@ northward northwards / southward southwards
 eastward eastwards / westward westwards
 northeast northeastern / southwest southwestern
 northwest northwestern / southeast southeastern
-increase increases increased increasing / decrease decreases decreased decreasing
-rise rises rose risen rising / fall falls fell fallen falling
+increase increases increased increasing / decrease decreases decreased decreasing decline declines declined declining
+rise rises rose risen rising / fall falls fell fallen falling decline declines declined declining
 raise raises raised raising / lower lowers lowered lowering
 high higher highest / low lower lowest
 large larger largest / small smaller smallest
@@ -51,7 +51,7 @@ more / less fewer
 most / least fewest
 many / few
 first / last
-begin begins began begun beginning start starts started starting / end ends ended ending finish finished
+begin begins began begun beginning start starts started starting / end ends ended ending finish finished conclude concludes concluded completed
 before / after
 upstream / downstream
 upper / lower
@@ -80,7 +80,7 @@ always / never
 wet / dry
 major / minor
 majority / minority
-simple simpler / complex
+simple simpler simplest / complex
 left / right
 former / current
 past / future
@@ -110,7 +110,14 @@ create creates created creating / destroy destroys destroyed destroying
 build builds built building / demolish demolished destroy destroyed
 success successes / failure failures
 pass passes passed / fail fails failed
-encourage encourages encouraged / discourage discourages discouraged
+encourage encourages encouraged / discourage discourages discouraged suppress suppresses suppressed
+promote promotes promoted / inhibit inhibits inhibited suppress suppresses suppressed
+father fathers / mother mothers
+son sons / daughter daughters
+brother brothers / sister sisters
+husband husbands / wife wives
+king kings / queen queens
+boy boys / girl girls
 earliest / latest
 first / latest
 inner / outer
@@ -131,6 +138,7 @@ _PAIRS = _pairs()
 # "discover"); its true pairs (agree / disagree) are listed above.
 _NEGATING_PREFIXES = ("non", "un", "in", "im", "ir", "il")
 _NEGATED_BY = ("non", "un")  # a question's "unsolved" against a sentence's "solved"
+_SWAPPED_PREFIXES = (("under", "over"), ("over", "under"), ("pre", "post"), ("post", "pre"))
 _PREFIXED_BASE = 5  # letters a word (or a prefixed word's base) needs for the prefix rules
 _WORD = re.compile(r"[a-z][a-z'-]*")
 _JOINED = re.compile(r"\b(non|un|north|south)-(?=[a-z])")  # "non-deterministic", "north-west": one word
@@ -206,6 +214,11 @@ def opposites(question: str, sentence: str) -> list[tuple[str, str]]:
             base = stem[len(p):]
             if stem.startswith(p) and len(base) >= _PREFIXED_BASE and base in s_stems:
                 found.add((w, next(x for x in s if _stem(x) == base)))  # asked "unsolved", says "solved"
+        for p, other in _SWAPPED_PREFIXES:
+            base = stem[len(p):]
+            if stem.startswith(p) and len(base) >= _PREFIXED_BASE - 1 and other + base in s_stems \
+                    and other + base not in q_stems:
+                found.add((w, next(x for x in s if _stem(x) == other + base)))  # "underrepresented" / "overrepresented"
     return sorted(found)
 
 

@@ -28,7 +28,7 @@ import re
 import unicodedata
 
 from guide.search.chunking import split_sentences
-from guide.text import STOPWORDS, content_terms, stem
+from guide.text import ORDINAL_WORDS, STOPWORDS, content_terms, stem
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")  # letters of any script: "Temür" is one word
 _WH = frozenset("what which who whom whose when where why how".split())
@@ -50,7 +50,20 @@ _IRREGULAR = dict(pair.split("=") for pair in (
     "sought=seek fled=flee laid=lay lay=lie lain=lie shook=shake shown=show broke=break broken=break "
     "wore=wear worn=wear bore=bear born=bear borne=bear flew=fly flown=fly froze=freeze forgot=forget "
     "hid=hide rode=ride swam=swim threw=throw thrown=throw understood=understand").split())
+# Numbers and ordinals in words are figures too ("the second item" against "the first item"),
+# compared by their value ("second" is "2nd"). "One" is left out: it is as often a pronoun.
+_WORD_FIGURES = {w: str(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split()) if n >= 2}
+_WORD_FIGURES.update({w: str(n) for n, w in enumerate(ORDINAL_WORDS[:20], start=1)})
 _CLAUSE_END = re.compile(r"\s*(?:[,.;:?!)\]\"”]|$)")
+
+
+_FIGURE = re.compile(r"(\d+)(?:st|nd|rd|th|s|'s)?")
+
+
+def _figure_value(word: str) -> str | None:
+    m = _FIGURE.fullmatch(word)
+    return m.group(1) if m else None
 
 
 class _Token:
@@ -60,13 +73,13 @@ class _Token:
         self.raw = raw = m.group(0).replace("’", "'")
         folded = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode() or raw
         self.word = folded.lower()  # "Míng" is "Ming", "Temür" "Temur"
-        digits = "".join(ch for ch in self.word if ch.isdigit())
-        # a figure is its digits: "1950's" is "1950s", "16th" is "16" (of October 16th)
-        self.stem = digits if digits and len(digits) * 2 >= len(self.word) else stem(_IRREGULAR.get(self.word, self.word))
+        value = _WORD_FIGURES.get(raw) or _figure_value(self.word)
+        # a figure is its value: "1950's" is "1950s", "16th" is "16" (of October 16th), "third" is "3rd"
+        self.stem = value or stem(_IRREGULAR.get(self.word, self.word))
         self.ends_clause = bool(_CLAUSE_END.match(text, m.end()))
         self.content = self.word not in STOPWORDS and self.word not in _WH and (
             len(self.word) > 2 or any(ch.isdigit() for ch in self.word))
-        if any(ch.isdigit() for ch in raw):
+        if any(ch.isdigit() for ch in raw) or raw in _WORD_FIGURES:  # "Seven" of "the Seven Years' War" is a name
             self.kind = "figure"
         elif raw[0].isupper() and not _SENTENCE_START.search(text[:m.start()]) and (
                 self.content or (len(raw) == 1 and raw != "I")):
