@@ -27,6 +27,7 @@ from guide.answer.opposites import asks_what_is_not, denies_nothing, opposites
     ("Which groups are underrepresented on the board?", "Older tenants are overrepresented on the board.",
      ("underrepresented", "overrepresented")),
     ("When did the work on the hall begin?", "The work on the hall concluded in May.", ("begin", "concluded")),
+    ("Who called it the best garden in the city?", "A critic called it the worst garden in the city.", ("best", "worst")),
 ])
 def test_a_sentence_holding_the_opposite_of_an_asked_word_instead_of_it_is_caught(question, sentence, pair):
     assert pair in opposites(question, sentence)
@@ -63,6 +64,7 @@ def test_a_sentence_that_does_not_contradict_the_question_is_not_caught(question
     ("Which grants did the trust not renew?", True),
     ("What is not a problem for the garden?", True),
     ("Who doesn't have a key to the hall?", True),
+    ("What is a grant that does not cover travel?", True),  # the clause describes what is asked for
     # a negated condition, group or coordination, advice, reasons, and "not only": not what the question asks
     ("What happens if a volunteer doesn't turn up?", False),
     ("Which groups reach people who don't use services?", False),

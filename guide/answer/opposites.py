@@ -81,6 +81,8 @@ wet / dry
 major / minor
 majority / minority
 simple simpler simplest / complex
+good better best / bad worse worst
+praise praises praised praising / criticise criticises criticised criticize criticizes criticized blame blames blamed
 left / right
 former / current
 past / future
@@ -234,6 +236,10 @@ _SUBORDINATE = re.compile(r"\b(?:if|when|who|whom|whose|that|which|where|whether
 # Advice ("How do we make sure they feel appreciated and not ...?") and reasons ("Why don't people
 # come?") are answered without a negation: "People stay away when ...".
 _WHY = re.compile(r"^\W*why\b", re.I)
+# "What is a pathogen that does not ...?", "Which country today is not ...?": a clause describing
+# the very thing asked for.
+_ASKED_THING_CLAUSE = re.compile(r"^\W*(?:what|which)\s+(?:(?:is|are|was|were)\s+)?(?:(?:an?|the|one)\s+)?"
+                                 r"(?:[\w-]+\s+){1,3}?(?:that|which|who)\s+(?:\w+\s+)?$", re.I)
 _OPENING_WH = re.compile(r"^\W*(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
 # A sentence that denies, excepts or excludes anything in any way: a word with "un" or "non" in
 # front, and an adjective with "in", "im", "ir", "il" or "dis" in front ("impossible", "invalid",
@@ -251,7 +257,10 @@ def asks_what_is_not(question: str) -> bool:
     m = _ASKED_NOT.search(question.replace("’", "'"))
     if not m or not takes_as_given(question) or asks_for_advice(question) or _WHY.match(question):
         return False
-    return not _SUBORDINATE.search(_OPENING_WH.sub("", question[:m.start()]))
+    before = question[:m.start()]
+    if _ASKED_THING_CLAUSE.match(before):
+        return True  # "What is a hormone that does not ...?": the clause says what is asked for
+    return not _SUBORDINATE.search(_OPENING_WH.sub("", before))
 
 
 def denies_nothing(question: str, sentence: str) -> bool:
