@@ -49,8 +49,10 @@ def test_a_sentence_holding_the_opposite_of_an_asked_word_instead_of_it_is_caugh
     ("What does the grant cover?", "Volunteers discovered the grant in the spring."),
     # nothing opposite at all
     ("How do we keep volunteers?", "Volunteers stay when they feel valued."),
+    # the same relation seen from its other side is no opposite: a converse answers
+    ("Who lost the final to the Leith team?", "The Leith team won the final against Govan."),
+    ("Who is Ann's brother?", "Ravi, whose sister Ann chairs the board, runs the stall."),
     # asking for a state back takes its loss as given
-    ("How long does it take to win their support back?", "Support is quickly lost and slowly rebuilt."),
     ("When did the numbers rise again?", "The numbers fell sharply in 2019."),
     # a yes/no question or a claim asks whether it holds: the opposite is the answer "no"
     ("Did the number of volunteers increase?", "The number of volunteers decreased sharply in 2019."),
