@@ -52,38 +52,28 @@ def main(paths: list[str]) -> int:
                         continue
                     at = gold[0]["answer_start"]
                     sentence = next((context[s.start:s.end] for s in spans if s.start <= at < s.end), None)
-                    if sentence is not None and takes_as_given(qa["question"]):
-                        ok = not swapped_names(qa["question"], sentence)
-                        counts[("swap", "unanswerable" if impossible else "answerable",
+                    question = qa["question"]
+
+                    def tally(kind: str, ok: bool) -> None:
+                        counts[(kind, "unanswerable" if impossible else "answerable",
                                 "accepted" if ok else "refused")] += 1
                         if not ok and not impossible:
-                            refused["swap"].append((qa["question"], sentence))
-                        ok = not opposites(qa["question"], sentence)
-                        counts[("opposite", "unanswerable" if impossible else "answerable",
-                                "accepted" if ok else "refused")] += 1
-                        if not ok and not impossible:
-                            refused["opposite"].append((qa["question"], sentence))
-                    if sentence is not None and asks_what_is_not(qa["question"]):
-                        ok = not denies_nothing(qa["question"], sentence)
-                        counts[("negation", "unanswerable" if impossible else "answerable",
-                                "accepted" if ok else "refused")] += 1
-                        if not ok and not impossible:
-                            refused["negation"].append((qa["question"], sentence))
-                    years = asked_years(qa["question"])
-                    if sentence is not None and years:
-                        ok = about_years(years, context)
-                        counts[("year", "unanswerable" if impossible else "answerable",
-                                "accepted" if ok else "refused")] += 1
-                        if not ok and not impossible:
-                            refused["year"].append((qa["question"], sentence))
-                    measure = measure_asked(qa["question"])
-                    kind = measure or answer_type(qa["question"])
-                    if sentence is None or kind is None:
+                            refused[kind].append((question, sentence))
+
+                    if sentence is None:
                         continue
-                    ok = gives_measure(kind, sentence) if measure else fits_type(kind, sentence)
-                    counts[(kind, "unanswerable" if impossible else "answerable", "accepted" if ok else "refused")] += 1
-                    if not ok and not impossible:
-                        refused[kind].append((qa["question"], sentence))
+                    if takes_as_given(question):
+                        tally("swap", not swapped_names(question, sentence))
+                        tally("opposite", not opposites(question, sentence))
+                    if asks_what_is_not(question):
+                        tally("negation", not denies_nothing(question, sentence))
+                    years = asked_years(question)
+                    if years:
+                        tally("year", about_years(years, context))
+                    measure = measure_asked(question)
+                    kind = measure or answer_type(question)
+                    if kind is not None:
+                        tally(kind, gives_measure(kind, sentence) if measure else fits_type(kind, sentence))
     for key in sorted(counts):
         print(*key, counts[key], sep="\t")
     for kind, rows in sorted(refused.items()):
