@@ -106,6 +106,12 @@ def test_each_answer_state_is_reported_per_question_and_counted(tmp_path, hash_g
     assert "| status |" in md and "misleading_rate" in md and "answered_share" in md
     assert "| answered_off_target_rate |" in md
     assert rows[0]["status"] in md
+    # why each question was hedged or declined, counted by kind of question
+    hedged = [r for r in rows if r["status"] != "answered"]
+    assert sum(c["answerable"] + c["unanswerable"] for c in t["reasons"].values()) == len(hedged)
+    for r in hedged:
+        assert t["reasons"][f"{r['status']}: {r['reason']}"]["answerable" if r["answerable"] else "unanswerable"] >= 1
+        assert f"| {r['status']}: {r['reason']} |" in md
 
 
 def test_a_question_the_guide_refuses_is_a_failed_row_not_a_crash(tmp_path, hash_guide):

@@ -141,6 +141,19 @@ def test_status_scores_count_misleading_answers_and_false_not_covered():
         M.status_scores(["abstained"], [True])
 
 
+def test_reasons_count_what_each_check_caught_and_what_it_cost():
+    counts = M.reason_counts(
+        ["answered", "related", "related", "related", "not_covered"],
+        [None, "swapped", "swapped", "opposite", "low_grounding"],
+        [True, False, True, False, False])
+    assert counts == {"related: swapped": {"answerable": 1, "unanswerable": 1},
+                      "not_covered: low_grounding": {"answerable": 0, "unanswerable": 1},
+                      "related: opposite": {"answerable": 0, "unanswerable": 1}}
+    assert list(counts)[0] == "related: swapped"  # the most frequent first
+    with pytest.raises(ValueError):
+        M.reason_counts(["related"], [], [True])
+
+
 def test_an_answer_that_shows_none_of_the_expected_passages_is_counted_off_target():
     statuses = ["answered", "answered", "answered", "related", "not_covered"]
     recalls = [1.0, 0.0, 0.5, 0.0, 0.0]  # the hedged and declined ones do not count

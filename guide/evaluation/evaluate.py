@@ -254,6 +254,8 @@ def summarise(rows: Sequence[dict]) -> dict:
     t["citation_precision"] = M.mean(1.0 if s["citation_ok"] else 0.0 for s in shown)
     t.update(M.status_scores([r["status"] for r in ok], [r["answerable"] for r in ok]))
     t.update(M.abstention_scores([r["abstained"] for r in ok], [r["answerable"] for r in ok]))
+    t["reasons"] = M.reason_counts([r["status"] for r in ok], [r.get("reason") for r in ok],
+                                   [r["answerable"] for r in ok])
     t["grounding_answerable"] = M.distribution([r["grounding"] for r in answerable])
     t["grounding_unanswerable"] = M.distribution([r["grounding"] for r in unanswerable])
     t.update(M.latency_summary([r["latency_ms"] for r in rows]))

@@ -249,6 +249,23 @@ def status_scores(statuses: Sequence[str], answerable: Sequence[bool]) -> dict[s
     }
 
 
+def reason_counts(statuses: Sequence[str], reasons: Sequence[str | None],
+                  answerable: Sequence[bool]) -> dict[str, dict[str, int]]:
+    """Why questions were not presented as answers: for each reason an answer was `related` or
+    `not_covered` (compose.py's reasons: weak_support, no_answer_found, opposite, swapped...),
+    how many answerable and unanswerable questions it covered. The unanswerable ones are the
+    check's catches; the answerable ones are what it cost. Most frequent first."""
+    if not len(statuses) == len(reasons) == len(answerable):
+        raise ValueError("statuses, reasons and answerable must have the same length")
+    counts: dict[str, dict[str, int]] = {}
+    for status, reason, ok in zip(statuses, reasons, answerable):
+        if status == "answered":
+            continue
+        c = counts.setdefault(f"{status}: {reason or 'unstated'}", {"answerable": 0, "unanswerable": 0})
+        c["answerable" if ok else "unanswerable"] += 1
+    return dict(sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])))
+
+
 def off_target_rate(statuses: Sequence[str], recalls: Sequence[float | None]) -> float | None:
     """Of the answerable questions fully `answered` (with expected quotes: `recalls` is each one's
     quote recall), the share whose shown quotes hold none of the expected spans: the answer label

@@ -125,6 +125,12 @@ def questions_markdown(r: dict) -> str:
         d = t[key]
         lines.append(f"| {label} | {d['n']} | {fmt(d['min'])} | {fmt(d['p25'])} | {fmt(d['p50'])} | "
                      f"{fmt(d['p75'])} | {fmt(d['max'])} |")
+    if t.get("reasons"):
+        lines += ["", "Why questions were not presented as answers (the unanswerable ones are what each check "
+                  "caught, the answerable ones what it cost):", "",
+                  "| state: reason | answerable | unanswerable |", "|---|---:|---:|"]
+        for reason, c in t["reasons"].items():
+            lines.append(f"| {reason} | {c['answerable']} | {c['unanswerable']} |")
     if r.get("per_set"):
         lines += ["", "## Per question set", "", "| set | questions | source hit@1 | quote recall | verbatim | "
                   "misleading | false not-covered | answered share (answerable) | answered, no expected quote | "
