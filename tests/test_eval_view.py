@@ -87,6 +87,10 @@ def test_a_project_set_runs_through_the_given_guide_and_the_report_is_written(ha
     assert report["guide"]["judgement"] and "How answers are judged" in md
     assert all(f"**{escape_md(sid)}**: {escape_md(how)}" in md for sid, how in report["guide"]["judgement"].items())
     assert "\n\n| metric |" in md  # the table still starts a block of its own
+    # why questions were hedged or declined, as the report counts them
+    for reason, c in report["totals"]["reasons"].items():
+        assert f"| {reason.replace('_', ' ')} | {c['answerable']} | {c['unanswerable']} |" in md
+    assert "\n\n| state: reason |" in md
 
 
 def test_a_failing_gate_names_the_failing_metric(hash_guide, tmp_path):
