@@ -19,7 +19,11 @@ from guide.answer.opposites import asks_what_is_not, denies_nothing, opposites
     ("Which problems are solvable?", "These problems are unsolvable in general.", ("solvable", "unsolvable")),
     ("Which machine is non-deterministic?", "The deterministic machine reads one symbol at a time.",
      ("nondeterministic", "deterministic")),
-    ("What is not defined by the rules?", "The rota is defined by the rules.", ("undefined", "defined")),
+    # a negation is shown as written, not as the prefix it is read as
+    ("What is not defined by the rules?", "The rota is defined by the rules.", ("not defined", "defined")),
+    ("Which streams carry water to the pond?", "These streams no longer carry water to the pond.",
+     ("carry", "no longer carry")),
+    ("When did the river flow southwest?", "Then the river flowed to the northwest.", ("southwest", "northwest")),
     ("When the path took a right turn, where did it lead?", "At the mill the path took a left turn to the river.",
      ("right", "left")),
     ("Who chaired the former board?", "Ann Reid chairs the current board.", ("former", "current")),

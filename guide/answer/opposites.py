@@ -31,6 +31,11 @@ northward northwards / southward southwards
 eastward eastwards / westward westwards
 northeast northeastern / southwest southwestern
 northwest northwestern / southeast southeastern
+northwest northwestern / southwest southwestern
+northeast northeastern / southeast southeastern
+northwest northwestern / northeast northeastern
+southwest southwestern / southeast southeastern
+flood floods flooded flooding / drain drains drained draining
 increase increases increased increasing / decrease decreases decreased decreasing decline declines declined declining
 rise rises rose risen rising / fall falls fell fallen falling decline declines declined declining
 raise raises raised raising / lower lowers lowered lowering
@@ -141,7 +146,7 @@ _PREFIXED_BASE = 5  # letters a word (or a prefixed word's base) needs for the p
 _WORD = re.compile(r"[a-z][a-z'-]*")
 _JOINED = re.compile(r"\b(non|un|north|south)-(?=[a-z])")  # "non-deterministic", "north-west": one word
 # "not equal" reads as "unequal", and so do "isn't equal" and "not always equal"
-_NOT = re.compile(r"\b(?:not|never)\s+(?:([a-z]+ly)\s+(?=[a-z]{5})|(?![a-z]+ly\s)(?=[a-z]{5}))")
+_NOT = re.compile(r"\b(?:not|never|no longer)\s+(?:([a-z]+ly)\s+(?=[a-z]{5})|(?![a-z]+ly\s)(?=[a-z]{5}))")
 _CONTRACTED_NOT = re.compile(r"n't\b")
 _SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
 
@@ -217,7 +222,16 @@ def opposites(question: str, sentence: str) -> list[tuple[str, str]]:
             if stem.startswith(p) and len(base) >= _PREFIXED_BASE - 1 and other + base in s_stems \
                     and other + base not in q_stems:
                 found.add((w, next(x for x in s if _stem(x) == other + base)))  # "underrepresented" / "overrepresented"
-    return sorted(found)
+    return sorted((_as_written(a, question), _as_written(b, sentence)) for a, b in found)
+
+
+def _as_written(word: str, text: str) -> str:
+    """A negation read as a prefix ("not defined" read as "undefined") is shown as the text has it."""
+    low = text.lower().replace("’", "'")
+    if word.startswith("un") and not re.search(rf"\b{re.escape(word)}\b", low):
+        m = re.search(rf"(?:\b(?:not|never|no longer)|n't)\s+(?:[a-z]+ly\s+)?{re.escape(word[2:])}\b", low)
+        return m.group(0).replace("n't", "not", 1) if m else f"not {word[2:]}"
+    return word
 
 
 # --- a question about what is not so -------------------------------------------------------
