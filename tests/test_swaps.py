@@ -28,6 +28,8 @@ from guide.answer.swaps import swapped_in, swapped_names
     ("When did the Garden Trust: Leith Branch become a charity?",
      "The Garden Trust: Govan Branch became a charity in 2001.", ("Leith", "Govan")),
     ("When did the Leith become a charity?", "The Govan became a charity in 2001.", ("Leith", "Govan")),
+    # a one-letter variable is a symbol, like a name
+    ("How is the cost expressed as a function of x?", "The cost is expressed as a function of n.", ("x", "n")),
     # numbers and ordinals in words are figures
     ("What is the second item of business on Mondays?", "The first item of business on Mondays is the rota.",
      ("second", "first")),

@@ -36,6 +36,8 @@ northeast northeastern / southeast southeastern
 northwest northwestern / northeast northeastern
 southwest southwestern / southeast southeastern
 flood floods flooded flooding / drain drains drained draining
+soft softer / hard harder
+limited restricted / infinite unlimited unrestricted
 increase increases increased increasing / decrease decreases decreased decreasing decline declines declined declining
 rise rises rose risen rising / fall falls fell fallen falling decline declines declined declining
 raise raises raised raising / lower lowers lowered lowering

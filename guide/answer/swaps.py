@@ -84,6 +84,8 @@ class _Token:
         elif raw[0].isupper() and not _SENTENCE_START.search(text[:m.start()]) and (
                 self.content or (len(raw) == 1 and raw != "I")):
             self.kind = "name"  # capitalised inside a sentence: a name ("Aare", "problem B"), not a first word
+        elif len(raw) == 1 and raw.islower() and raw not in "ais":
+            self.kind = "symbol"  # "a function of n": a variable, like a name
         else:
             self.kind = "word"
 
