@@ -487,3 +487,13 @@ def test_a_question_about_what_is_not_so_is_related_when_the_passage_only_says_w
     assert a.status == RELATED and a.reason == "negation"
     assert a.message.startswith("The sources I have read don't answer this: you asked about what is not so")
     assert a.quotes[0].text.startswith("The caretaker and the chair have a key")  # shown, as not an answer
+
+
+def test_an_opposite_in_the_quotes_sentence_closest_to_the_question_is_caught():
+    rules = ("# Rules\n\n## Problems\n\nA problem is the abstract question to be solved. An instance is a rather "
+             "concrete case of it. An instance is the input.\n\n## Other\n\nThe rota is kept in the hall.\n")
+    comp, ask_rules = small_doc(rules, "rules")
+    assert ask_rules("What is the abstract question to be solved?").status == ANSWERED
+    # the quote's other sentence says "concrete", but the sentence about the question says "abstract"
+    a = ask_rules("What is the concrete question to be solved?")
+    assert a.status == RELATED and a.reason == "opposite" and a.signals["opposites"] == [("concrete", "abstract")]

@@ -25,7 +25,7 @@ from guide.answer.answerability import asks_for_a_fact
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names, names_source
 from guide.answer.conditions import about_years, asked_years
 from guide.answer.measures import MEASURES, gives_measure, measure_asked
-from guide.answer.swaps import swapped_in
+from guide.answer.swaps import closest_sentence, swapped_in
 from guide.answer.quotes import Quote, make_quote, passage_link
 from guide.answer.scope import ScopeModel
 from guide.answer.support import Sentence
@@ -533,7 +533,10 @@ class Composer:
         quotes = self._quotes(chosen)
         if not quotes:  # nothing verified: say so rather than show unverified text
             return not_covered("unverified")
-        contrary = [] if scoped else opposites(question, quotes[0].text)
+        # the quote as a whole, and its sentence closest to the question (a word asked may stand
+        # in the quote's other sentence: "... an abstract question. ... a rather concrete utterance")
+        contrary = [] if scoped else (opposites(question, quotes[0].text)
+                                      or opposites(question, closest_sentence(question, quotes[0].text)))
         if contrary:
             # "What continued southward?" against "... continued northward": about it, not an answer.
             # Like the reader, a check for sources no example questions cover: where they exist,

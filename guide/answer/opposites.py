@@ -51,6 +51,7 @@ fast faster fastest / slow slower slowest
 strong stronger strongest / weak weaker weakest
 heavy heavier heaviest / light lighter lightest
 easy easier easiest / difficult hard harder hardest
+simplicity ease / complexity difficulty
 hot hotter hottest / cold colder coldest
 old older oldest / new newer newest
 ancient / modern

@@ -135,12 +135,16 @@ def swapped_names(question: str, sentence: str) -> list[tuple[str, str]]:
     return found
 
 
-def swapped_in(question: str, passage: str) -> list[tuple[str, str]]:
-    """`swapped_names` for the sentence of `passage` (a quote may hold several) that shares the
-    most of the question's words: "... joined by its major tributary, the river Aare. The Aare
-    more than doubles the Rhine's water discharge" is read by its second sentence when the
-    question is "The Hochrhein more than doubles the Rhine's water discharge to what amount?"."""
+def closest_sentence(question: str, passage: str) -> str:
+    """The sentence of `passage` (a quote may hold several) that shares the most of the
+    question's words: "... joined by its major tributary, the river Aare. The Aare more than
+    doubles the Rhine's water discharge" is read by its second sentence when the question is
+    "The Hochrhein more than doubles the Rhine's water discharge to what amount?"."""
     asked = set(content_terms(question))
     sentences = [passage[s.start:s.end] for s in split_sentences(passage)] or [passage]
-    best = max(sentences, key=lambda s: len(asked & set(content_terms(s))))
-    return swapped_names(question, best)
+    return max(sentences, key=lambda s: len(asked & set(content_terms(s))))
+
+
+def swapped_in(question: str, passage: str) -> list[tuple[str, str]]:
+    """`swapped_names` for the passage's sentence closest to the question."""
+    return swapped_names(question, closest_sentence(question, passage))
