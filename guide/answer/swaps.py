@@ -14,8 +14,9 @@ words on one side only are not:
 "Where does the Rhine branch off near Dordrecht?" is answered by "The Oude Maas branches off,
 near Dordrecht", the answer standing where the question names the river.
 
-Only names and figures count: an ordinary word in the same place is, as often as not, the
-question's paraphrase ("killed" for "slaughtered"). Spelling variants ("Maastrich",
+Only names, figures (in digits or words) and one-letter variables ("a function of *x*") count:
+an ordinary word in the same place is, as often as not, the question's paraphrase ("killed" for
+"slaughtered"). Spelling variants ("Maastrich",
 "Maastricht"; "Scottish", "Scotland") are not swaps. Checked on 40 SQuAD 2.0 articles the guide
 is not evaluated on before being trusted (`scripts/check_answer_types.py`; docs/decisions.md,
 issue 19, sixth session).
@@ -24,6 +25,7 @@ issue 19, sixth session).
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import unicodedata
 
@@ -56,8 +58,6 @@ _WORD_FIGURES = {w: str(n) for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split()) if n >= 2}
 _WORD_FIGURES.update({w: str(n) for n, w in enumerate(ORDINAL_WORDS[:20], start=1)})
 _CLAUSE_END = re.compile(r"\s*(?:[,.;:?!)\]\"”]|$)")
-
-
 _FIGURE = re.compile(r"(\d+)(?:st|nd|rd|th|s|'s)?")
 
 
@@ -97,8 +97,8 @@ def _tokens(text: str) -> list[_Token]:
 def _variants(a: str, b: str) -> bool:
     if any(ch.isdigit() for ch in a + b):
         return False  # 1988 and 1998 are two years
-    shared = len(next((p for p in (a[:n] for n in range(min(len(a), len(b)), 0, -1)) if b.startswith(p)), ""))
-    return shared >= _VARIANT_PREFIX or difflib.SequenceMatcher(None, a, b).ratio() >= _VARIANT_RATIO
+    return (len(os.path.commonprefix([a, b])) >= _VARIANT_PREFIX
+            or difflib.SequenceMatcher(None, a, b).ratio() >= _VARIANT_RATIO)
 
 
 def _context(q: list[_Token], i: int, s: list[_Token], j: int, step: int) -> tuple[int, int]:
