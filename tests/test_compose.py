@@ -387,6 +387,20 @@ def test_a_quoted_sentence_is_finished_by_the_next_one_when_that_one_points_back
     assert text[q.start:q.end] == q.text and q.verified  # one verbatim span; "Rain in April." does not point back
 
 
+def test_a_quoted_sentence_that_points_back_is_shown_with_the_one_it_points_to():
+    text = "# Costs\n\nRain fell all April. Seed costs rose sharply this spring. This delayed planting by a fortnight.\n"
+    d = Document(Source(id="costs", title="Costs", kind="blog", url="https://example.org/costs"), text, {}, Path("c.md"))
+    comp = composer(d, answer_threshold=0.0)
+    comp.max_quotes = 1
+    question = "what delayed planting by a fortnight?"
+    comp.scoring = ScoringConfig(carry_back=False)
+    assert [q.text for q in ask(comp, question).quotes] == ["This delayed planting by a fortnight."]
+    comp.scoring = ScoringConfig()
+    (q,) = ask(comp, question).quotes  # "This" is named by the sentence before; "Rain fell all April." is not quoted
+    assert q.text == "Seed costs rose sharply this spring. This delayed planting by a fortnight."
+    assert text[q.start:q.end] == q.text and q.verified
+
+
 def test_a_sentence_between_two_quoted_ones_joins_them_into_one_span(doc):
     comp = composer(doc)
     (chunk,) = [c for group in comp.section_index.values() for c in group if "Volunteers stay" in c.text]

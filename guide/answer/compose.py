@@ -116,6 +116,10 @@ class ScoringConfig:
     # to it ("It takes time to build...", "That passion is...") is quoted with that sentence: the
     # thought it starts is finished there.
     carry_on: bool = True
+    # A quoted sentence that itself opens with such a word ("It is here that the Rhine encounters
+    # ...", "This section is nearly 86 km long") is quoted with the sentence before it in its
+    # passage: that is where "here" or "this section" is named.
+    carry_back: bool = True
     # Answerability (answered vs related) = (1 - focus) * grounding
     #   + focus * sigmoid(cross-encoder logit of the question's focus / rerank_scale), where the
     # focus is the question without its topic words (guide/answer/focus.py), scored against the
@@ -747,18 +751,21 @@ class Composer:
         return chosen
 
     def _carried_on(self, chosen: list[Candidate]) -> list[Candidate]:
-        """`chosen` plus, for each, the next sentence of its passage when that one points back."""
+        """`chosen` plus, for each, the next sentence of its passage when that one points back, and
+        (`carry_back`) the sentence before it when it points back itself."""
         have = {(c.chunk.id, c.index) for c in chosen}
         out = list(chosen)
         for c in chosen:
-            nxt = c.index + 1
-            if nxt >= len(c.chunk.sentences) or (c.chunk.id, nxt) in have:
-                continue
-            sp = c.chunk.sentences[nxt]
-            text = c.chunk.span_text(sp.start, sp.end)
-            if POINTS_BACK.match(text):
-                have.add((c.chunk.id, nxt))
-                out.append(Candidate(c.chunk, nxt, sp, text, score=c.score))
+            steps = [1] + ([-1] if self.scoring.carry_back and POINTS_BACK.match(c.text) else [])
+            for step in steps:
+                at = c.index + step
+                if not 0 <= at < len(c.chunk.sentences) or (c.chunk.id, at) in have:
+                    continue
+                sp = c.chunk.sentences[at]
+                text = c.chunk.span_text(sp.start, sp.end)
+                if step == -1 or POINTS_BACK.match(text):
+                    have.add((c.chunk.id, at))
+                    out.append(Candidate(c.chunk, at, sp, text, score=c.score))
         return out
 
     def _quotes(self, chosen: list[Candidate]) -> list[Quote]:
