@@ -387,17 +387,21 @@ def test_a_quoted_sentence_is_finished_by_the_next_one_when_that_one_points_back
     assert text[q.start:q.end] == q.text and q.verified  # one verbatim span; "Rain in April." does not point back
 
 
-def test_a_quoted_sentence_that_points_back_is_shown_with_the_one_it_points_to():
-    text = "# Costs\n\nRain fell all April. Seed costs rose sharply this spring. This delayed planting by a fortnight.\n"
+@pytest.mark.parametrize("before, pointing, question", [
+    ("Seed costs rose sharply this spring.", "This delayed planting by a fortnight.", "what delayed planting by a fortnight?"),
+    ("The garden shop sits by the gate.", "Here volunteers collect their seed.", "volunteers collect their seed?"),
+    ("Our treasurer is Ann Lee.", "She signs every cheque twice.", "who signs every cheque twice?"),
+])
+def test_a_quoted_sentence_that_points_back_is_shown_with_the_one_it_points_to(before, pointing, question):
+    text = f"# Costs\n\nRain fell all April. {before} {pointing}\n"
     d = Document(Source(id="costs", title="Costs", kind="blog", url="https://example.org/costs"), text, {}, Path("c.md"))
     comp = composer(d, answer_threshold=0.0)
     comp.max_quotes = 1
-    question = "what delayed planting by a fortnight?"
     comp.scoring = ScoringConfig(carry_back=False)
-    assert [q.text for q in ask(comp, question).quotes] == ["This delayed planting by a fortnight."]
+    assert [q.text for q in ask(comp, question).quotes] == [pointing]
     comp.scoring = ScoringConfig()
-    (q,) = ask(comp, question).quotes  # "This" is named by the sentence before; "Rain fell all April." is not quoted
-    assert q.text == "Seed costs rose sharply this spring. This delayed planting by a fortnight."
+    (q,) = ask(comp, question).quotes  # what it points to is named just before; "Rain fell all April." is not quoted
+    assert q.text == f"{before} {pointing}"
     assert text[q.start:q.end] == q.text and q.verified
 
 

@@ -36,6 +36,8 @@ ASKS_FOR_QUESTIONS = frozenset(content_terms("ask ourselves questions question r
 ASKS_FOR_READING = frozenset(content_terms("read reading case study studies example examples resource resources"))
 # A sentence opening with one of these continues the one before it.
 POINTS_BACK = re.compile(r"^(?:It|This|That|These|Those|They|Such)\b")
+# A quoted sentence opening with one of these names nothing it speaks of: the one before it does.
+NAMED_BEFORE = re.compile(r"^(?:It|This|That|These|Those|They|Such|He|She|His|Her|Its|Their|Here|The latter|The former)\b")
 INTENT_WORDS = ASKS_FOR_QUESTIONS | ASKS_FOR_READING  # what kind of passage is asked for, not what about
 
 SUMMARY_INTENT = re.compile(
@@ -756,7 +758,7 @@ class Composer:
         have = {(c.chunk.id, c.index) for c in chosen}
         out = list(chosen)
         for c in chosen:
-            steps = [1] + ([-1] if self.scoring.carry_back and POINTS_BACK.match(c.text) else [])
+            steps = [1] + ([-1] if self.scoring.carry_back and NAMED_BEFORE.match(c.text) else [])
             for step in steps:
                 at = c.index + step
                 if not 0 <= at < len(c.chunk.sentences) or (c.chunk.id, at) in have:
