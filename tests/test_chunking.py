@@ -67,6 +67,9 @@ def test_sentence_splitter_keeps_abbreviations_and_lists_of_questions():
     text = "We met Dr. Smith, e.g. on Monday. Did it help? Yes! It did... Then we left."
     got = [text[s.start:s.end] for s in split_sentences(text)]
     assert got == ["We met Dr. Smith, e.g. on Monday.", "Did it help?", "Yes!", "It did...", "Then we left."]
+    text = "The ice reached its limit ca. 22,000 years ago. Cllr. Reid and Prof. Ahmed agreed."
+    got = [text[s.start:s.end] for s in split_sentences(text)]
+    assert got == ["The ice reached its limit ca. 22,000 years ago.", "Cllr. Reid and Prof. Ahmed agreed."]
 
 
 def test_bullets_are_separate_units_and_pages_are_kept():

@@ -23,7 +23,9 @@ LABELS = {"Key questions:": "key_questions", "More reading:": "more_reading"}
 _PAGE = re.compile(r"^<!--\s*page:?\s*(\d+)\s*-->\s*$")  # page markers written for PDFs
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
-ABBREVIATIONS = {"e.g", "i.e", "etc", "dr", "mr", "mrs", "ms", "st", "vs", "no", "cf", "approx", "fig", "al"}
+# A full stop after one of these ends no sentence: "ca. 22,000 yr BP", "Cllr. Reid", "Prof. Ahmed".
+ABBREVIATIONS = {"e.g", "i.e", "etc", "dr", "mr", "mrs", "ms", "st", "vs", "no", "cf", "approx", "fig", "al",
+                 "ca", "prof", "cllr", "rev", "mt", "jr", "sr"}
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 
 
