@@ -35,9 +35,10 @@ from guide.text import content_terms
 ASKS_FOR_QUESTIONS = frozenset(content_terms("ask ourselves questions question reflect consider"))
 ASKS_FOR_READING = frozenset(content_terms("read reading case study studies example examples resource resources"))
 # A sentence opening with one of these continues the one before it.
-POINTS_BACK = re.compile(r"^(?:It|This|That|These|Those|They|Such)\b")
+_POINTING = "It|This|That|These|Those|They|Such"
+POINTS_BACK = re.compile(rf"^(?:{_POINTING})\b")
 # A quoted sentence opening with one of these names nothing it speaks of: the one before it does.
-NAMED_BEFORE = re.compile(r"^(?:It|This|That|These|Those|They|Such|He|She|His|Her|Its|Their|Here|The latter|The former)\b")
+NAMED_BEFORE = re.compile(rf"^(?:{_POINTING}|He|She|His|Her|Its|Their|Here|The latter|The former)\b")
 INTENT_WORDS = ASKS_FOR_QUESTIONS | ASKS_FOR_READING  # what kind of passage is asked for, not what about
 
 SUMMARY_INTENT = re.compile(
@@ -118,9 +119,10 @@ class ScoringConfig:
     # to it ("It takes time to build...", "That passion is...") is quoted with that sentence: the
     # thought it starts is finished there.
     carry_on: bool = True
-    # A quoted sentence that itself opens with such a word ("It is here that the Rhine encounters
-    # ...", "This section is nearly 86 km long") is quoted with the sentence before it in its
-    # passage: that is where "here" or "this section" is named.
+    # A quoted sentence that itself opens with a word naming nothing (`NAMED_BEFORE`: "It is here
+    # that the Rhine encounters ...", "This section is nearly 86 km long", "He ordered ...") is
+    # quoted with the sentence before it in its passage: that is where "here", "this section" or
+    # "he" is named.
     carry_back: bool = True
     # Answerability (answered vs related) = (1 - focus) * grounding
     #   + focus * sigmoid(cross-encoder logit of the question's focus / rerank_scale), where the
