@@ -25,7 +25,7 @@ from guide.answer.answerability import asks_for_a_fact
 from guide.answer.coverage import answer_type, fits_type, haystack, missing_names, names_source
 from guide.answer.conditions import about_years, asked_years
 from guide.answer.measures import MEASURES, gives_measure, measure_asked
-from guide.answer.swaps import closest_sentence, swapped_in
+from guide.answer.swaps import closest_sentence, swapped_names
 from guide.answer.quotes import Quote, make_quote, passage_link
 from guide.answer.scope import ScopeModel
 from guide.answer.support import Sentence
@@ -543,8 +543,8 @@ class Composer:
             return not_covered("unverified")
         # the quote as a whole, and its sentence closest to the question (a word asked may stand
         # in the quote's other sentence: "... an abstract question. ... a rather concrete utterance")
-        contrary = [] if scoped else (opposites(question, quotes[0].text)
-                                      or opposites(question, closest_sentence(question, quotes[0].text)))
+        closest = None if scoped else closest_sentence(question, quotes[0].text)
+        contrary = [] if scoped else (opposites(question, quotes[0].text) or opposites(question, closest))
         if contrary:
             # "What continued southward?" against "... continued northward": about it, not an answer.
             # Like the reader, a check for sources no example questions cover: where they exist,
@@ -556,7 +556,7 @@ class Composer:
             # "Which leaders did the extremists not attack?" against "... directed its attacks
             # against leaders of ...": the passage says what is, the question asks what is not.
             return self._related(base, cands, hits, question, "negation")
-        swapped = [] if scoped or not takes_as_given(question) else swapped_in(question, quotes[0].text)
+        swapped = [] if scoped or not takes_as_given(question) else swapped_names(question, closest)
         if swapped:
             # "The Hochrhein more than doubles the discharge to what amount?" against "The Aare more
             # than doubles ...": another name in the place of the one asked (for sources no example
